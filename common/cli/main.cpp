@@ -1,0 +1,117 @@
+// crescent: one program, with subcommands. `crescent help` lists them.
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/cli/launch.hpp"
+#include "common/config/config.hpp"
+#include "common/util/log.hpp"
+
+namespace crescent {
+namespace {
+
+using Args = std::vector<std::string>;
+
+// Splits "--set k=v" pairs from positional arguments.
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::vector<std::string> overrides;
+};
+ParsedArgs SplitArgs(const Args& args) {
+  ParsedArgs out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--set") {
+      if (i + 1 >= args.size()) throw config::ConfigError("--set needs key.path=value");
+      out.overrides.push_back(args[++i]);
+    } else if (args[i].rfind("--set=", 0) == 0) {
+      out.overrides.push_back(args[i].substr(6));
+    } else {
+      out.positional.push_back(args[i]);
+    }
+  }
+  return out;
+}
+
+config::Config LoadFromArgs(const ParsedArgs& a, bool allow_embedded) {
+  if (a.positional.empty()) {
+    if (!allow_embedded) throw config::ConfigError("expected a config file");
+    return config::ParseConfig(config::EmbeddedDefaultConfig(), "<embedded quickstart>",
+                               a.overrides);
+  }
+  return config::LoadConfigFile(a.positional[0], a.overrides);
+}
+
+int ConfigCommand(const Args& args) {
+  if (args.empty()) {
+    std::cerr << "usage: crescent config check|show FILE [--set key=value]... | reference\n";
+    return 2;
+  }
+  const std::string verb = args[0];
+  if (verb == "reference") {
+    std::cout << config::ConfigReference();
+    return 0;
+  }
+  ParsedArgs a = SplitArgs(Args(args.begin() + 1, args.end()));
+  config::Config c = LoadFromArgs(a, /*allow_embedded=*/true);
+  if (verb == "check") {
+    std::cout << (a.positional.empty() ? "<embedded quickstart>" : a.positional[0]) << ": ok\n";
+    return 0;
+  }
+  if (verb == "show") {
+    std::cout << config::ToYaml(c);
+    return 0;
+  }
+  std::cerr << "crescent config: unknown verb \"" << verb << "\"\n";
+  return 2;
+}
+
+int RunCommand(const Args& args) {
+  ParsedArgs a = SplitArgs(args);
+  return cli::LaunchJob(LoadFromArgs(a, /*allow_embedded=*/true));
+}
+
+int WorkerCommand(int argc, char** argv) { return cli::RunWorkerRank(argc, argv); }
+
+void Usage(std::ostream& out) {
+  out << "usage: crescent COMMAND [ARGS]\n"
+         "  run [CONFIG] [--set key=value]...   launch the whole job through mpirun\n"
+         "                                       (no CONFIG: the embedded quickstart)\n"
+         "  worker CONFIG [--set key=value]...  what every MPI rank runs (for your own\n"
+         "                                       mpirun or srun; see docs/launch.md)\n"
+         "  config check|show [CONFIG] [--set key=value]...\n"
+         "  config reference                    every key, its default and meaning\n";
+}
+
+}  // namespace
+}  // namespace crescent
+
+int main(int argc, char** argv) {
+  using namespace crescent;
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help")) {
+    Usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  Args args(argv + 2, argv + argc);
+  try {
+    if (command == "worker") return WorkerCommand(argc, argv);
+    if (command == "run") return RunCommand(args);
+    if (command == "config") return ConfigCommand(args);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "crescent " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "crescent: unknown command \"" << command << "\"\n";
+  Usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,468 @@
+#include "common/config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "common/util/log.hpp"
+
+namespace crescent::config {
+namespace {
+
+// A field check returns "" when the value is fine, else what was expected.
+template <class T>
+using Check = std::function<std::string(const T&)>;
+
+template <class T>
+Check<T> Any() {
+  return [](const T&) { return std::string(); };
+}
+Check<int64_t> AtLeast(int64_t low) {
+  return [low](const int64_t& v) {
+    return v >= low ? std::string() : StrCat("expected an integer >= ", low);
+  };
+}
+Check<int64_t> PortNumber() {
+  return [](const int64_t& v) {
+    return v >= 0 && v <= 65535 ? std::string() : "expected a port number in 0..65535";
+  };
+}
+Check<double> Positive() {
+  return [](const double& v) {
+    return v > 0 && std::isfinite(v) ? std::string() : "expected a positive number";
+  };
+}
+Check<std::string> OneOf(std::vector<std::string> choices) {
+  return [choices](const std::string& v) {
+    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string();
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+    return StrCat("expected one of ", list);
+  };
+}
+Check<std::string> NonEmpty() {
+  return [](const std::string& v) { return v.empty() ? "expected a non-empty string" : ""; };
+}
+
+const char* TypeName(const int64_t*) { return "integer"; }
+const char* TypeName(const double*) { return "number"; }
+const char* TypeName(const bool*) { return "boolean"; }
+const char* TypeName(const std::string*) { return "string"; }
+const char* TypeName(const std::vector<std::string>*) { return "list of strings"; }
+
+std::string Join(const std::string& prefix, const char* key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "nothing";
+    default: return Quote(node.Scalar());
+  }
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// ---- parsing ---------------------------------------------------------------
+
+bool ParseScalar(const YAML::Node& n, int64_t* out) {
+  if (!n.IsScalar()) return false;
+  const std::string& s = n.Scalar();
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+bool ParseScalar(const YAML::Node& n, double* out) {
+  if (!n.IsScalar()) return false;
+  const std::string& s = n.Scalar();
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+bool ParseScalar(const YAML::Node& n, bool* out) {
+  if (!n.IsScalar()) return false;
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "yes" || s == "on") *out = true;
+  else if (s == "false" || s == "no" || s == "off") *out = false;
+  else return false;
+  return true;
+}
+bool ParseScalar(const YAML::Node& n, std::string* out) {
+  if (n.IsNull()) {
+    *out = "";
+    return true;
+  }
+  if (!n.IsScalar()) return false;
+  *out = n.Scalar();
+  return true;
+}
+bool ParseScalar(const YAML::Node& n, std::vector<std::string>* out) {
+  if (n.IsNull()) {
+    out->clear();
+    return true;
+  }
+  if (!n.IsSequence()) return false;
+  std::vector<std::string> v;
+  for (const auto& item : n) {
+    if (!item.IsScalar()) return false;
+    v.push_back(item.Scalar());
+  }
+  *out = v;
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(const YAML::Node& node, std::string prefix, const std::string& source,
+         const std::set<std::string>& overridden, std::map<std::string, std::string>* provenance)
+      : node_(node),
+        prefix_(std::move(prefix)),
+        source_(source),
+        overridden_(overridden),
+        provenance_(provenance) {}
+
+  std::string Where(const std::string& key, const YAML::Node& n) const {
+    if (overridden_.count(key)) return "--set " + key;
+    if (n.Mark().is_null()) return source_;
+    return StrCat(source_, ":", n.Mark().line + 1);
+  }
+
+  [[noreturn]] void Fail(const std::string& key, const YAML::Node& n, const std::string& what,
+                         const std::string& got) const {
+    throw ConfigError(StrCat(key, ": ", what, ", got ", got, " (", Where(key, n), ")"));
+  }
+
+  template <class T>
+  void Field(const char* name, T& value, const char* /*doc*/, Check<T> check = Any<T>()) {
+    seen_.insert(name);
+    const std::string key = Join(prefix_, name);
+    if (!node_ || !node_.IsMap() || !node_[name]) {
+      (*provenance_)[key] = "default";
+      return;
+    }
+    const YAML::Node n = node_[name];
+    T parsed{};
+    if (!ParseScalar(n, &parsed)) {
+      Fail(key, n, StrCat("expected ", Article(TypeName(&value)), TypeName(&value)), Describe(n));
+    }
+    std::string problem = check(parsed);
+    if (!problem.empty()) Fail(key, n, problem, Describe(n));
+    value = parsed;
+    (*provenance_)[key] = Where(key, n);
+  }
+
+  template <class S>
+  void Section(const char* name, S& section, const char* /*doc*/) {
+    seen_.insert(name);
+    const std::string key = Join(prefix_, name);
+    YAML::Node child;
+    if (node_ && node_.IsMap() && node_[name]) {
+      child = node_[name];
+      if (!child.IsMap() && !child.IsNull()) Fail(key, child, "expected a map of keys", Describe(child));
+    }
+    Parser sub(child, key, source_, overridden_, provenance_);
+    section.Visit(sub);
+    sub.RejectUnknown();
+  }
+
+  void RejectUnknown() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const std::string name = kv.first.as<std::string>();
+      if (seen_.count(name)) continue;
+      std::string hint;
+      size_t best = 3;
+      for (const auto& known : seen_) {
+        size_t d = EditDistance(name, known);
+        if (d < best) best = d, hint = known;
+      }
+      const std::string key = Join(prefix_, name.c_str());
+      throw ConfigError(StrCat(key, ": unknown key", hint.empty() ? "" : "; did you mean " + Join(prefix_, hint.c_str()) + "?",
+                               " (", Where(key, kv.first), ")"));
+    }
+  }
+
+ private:
+  static const char* Article(const char* type) {
+    return (type[0] == 'a' || type[0] == 'i') ? "an " : "a ";
+  }
+
+  YAML::Node node_;
+  std::string prefix_;
+  const std::string& source_;
+  const std::set<std::string>& overridden_;
+  std::map<std::string, std::string>* provenance_;
+  std::set<std::string> seen_;
+};
+
+// ---- printing --------------------------------------------------------------
+
+class Emitter {
+ public:
+  explicit Emitter(YAML::Emitter& out) : out_(out) {}
+  template <class T>
+  void Field(const char* name, T& value, const char*, Check<T> = Any<T>()) {
+    out_ << YAML::Key << name << YAML::Value;
+    Emit(value);
+  }
+  template <class S>
+  void Section(const char* name, S& section, const char*) {
+    out_ << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    section.Visit(*this);
+    out_ << YAML::EndMap;
+  }
+
+ private:
+  void Emit(const int64_t& v) { out_ << v; }
+  void Emit(const double& v) { out_ << v; }
+  void Emit(const bool& v) { out_ << (v ? "true" : "false"); }
+  void Emit(const std::string& v) { out_ << YAML::DoubleQuoted << v; }
+  void Emit(const std::vector<std::string>& v) {
+    out_ << YAML::Flow << YAML::BeginSeq;
+    for (const auto& s : v) out_ << s;
+    out_ << YAML::EndSeq;
+  }
+  YAML::Emitter& out_;
+};
+
+class Documenter {
+ public:
+  explicit Documenter(std::ostream& out) : out_(out) {}
+  template <class T>
+  void Field(const char* name, T& value, const char* doc, Check<T> = Any<T>()) {
+    out_ << "| `" << Join(prefix_, name) << "` | " << TypeName(&value) << " | `" << Default(value)
+         << "` | " << doc << " |\n";
+  }
+  template <class S>
+  void Section(const char* name, S& section, const char* doc) {
+    std::string saved = prefix_;
+    prefix_ = Join(prefix_, name);
+    out_ << "\n## `" << prefix_ << "`\n\n" << doc << "\n\n| key | type | default | meaning |\n"
+         << "|---|---|---|---|\n";
+    section.Visit(*this);
+    prefix_ = saved;
+  }
+
+ private:
+  static std::string Default(const int64_t& v) { return std::to_string(v); }
+  static std::string Default(const double& v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+  static std::string Default(const bool& v) { return v ? "true" : "false"; }
+  static std::string Default(const std::string& v) { return Quote(v); }
+  static std::string Default(const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+    return s + "]";
+  }
+  std::ostream& out_;
+  std::string prefix_;
+};
+
+void ApplyOverride(YAML::Node& root, const std::string& assignment, std::set<std::string>* keys) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(StrCat("--set ", assignment, ": expected key.path=value"));
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(StrCat("--set ", assignment, ": value is not valid YAML: ", e.msg));
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  // yaml-cpp nodes are handles: walk down by reassigning copies.
+  std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
+    if (i + 1 == parts.size()) {
+      node[parts[i]] = value;
+      return;
+    }
+    if (!node[parts[i]] || !node[parts[i]].IsMap()) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    set(node[parts[i]], i + 1);
+  };
+  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+  set(root, 0);
+  keys->insert(key);
+}
+
+void Validate(const Config& c) {
+  auto fail = [&c](const std::string& key, const std::string& what) {
+    throw ConfigError(StrCat(key, ": ", what, " (", c.Where(key), ")"));
+  };
+  std::multiset<std::string> order(c.cluster.rank_order.begin(), c.cluster.rank_order.end());
+  std::multiset<std::string> roles = {"master", "trainer", "rollout", "reward"};
+  if (order != roles) {
+    fail("cluster.rank_order", "expected each of master, trainer, rollout, reward exactly once");
+  }
+  if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
+    fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
+  }
+}
+
+}  // namespace
+
+template <class V>
+void RunSection::Visit(V& v) {
+  v.Field("dir", dir, "Run directory: effective config, metrics, logs, checkpoints.", NonEmpty());
+  v.Field("seed", seed, "Seed for prompt sampling, initialisation and generation.");
+  v.Field("iterations", iterations, "Number of RL iterations to run.", AtLeast(0));
+  v.Field("log_level", log_level, "Log verbosity: debug, info, warn or error.",
+          OneOf({"debug", "info", "warn", "error"}));
+}
+
+template <class V>
+void ClusterSection::Visit(V& v) {
+  v.Field("trainers", trainers, "Number of trainer ranks.", AtLeast(1));
+  v.Field("rollout_workers", rollout_workers, "Number of rollout worker ranks.", AtLeast(1));
+  v.Field("reward_services", reward_services, "Number of reward service ranks.", AtLeast(1));
+  v.Field("rank_order", rank_order,
+          "Order in which MPI ranks are given roles (each role once; master's single rank first "
+          "by default).");
+  v.Field("interface", interface,
+          "Network interface whose IPv4 address the master advertises (e.g. eth0), or auto: the "
+          "first non-loopback interface that is up, else loopback.",
+          NonEmpty());
+  v.Field("master_port", master_port, "TCP port of the master's socket; 0 lets the OS choose.",
+          PortNumber());
+  v.Field("heartbeat_interval_s", heartbeat_interval_s,
+          "Seconds between heartbeats, sent both ways.", Positive());
+  v.Field("heartbeat_timeout_s", heartbeat_timeout_s,
+          "Seconds without a heartbeat after which a peer is reported unresponsive.", Positive());
+  v.Field("startup_timeout_s", startup_timeout_s,
+          "Seconds the master waits for every rank to say hello.", Positive());
+  v.Field("max_message_mb", max_message_mb, "Largest message accepted on a socket, in MiB.",
+          AtLeast(1));
+  v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.",
+          NonEmpty());
+  v.Field("mpirun_args", mpirun_args, "Extra arguments for mpirun (e.g. [--mca, btl, tcp,self]).");
+  v.Field("hostfile", hostfile, "An Open MPI hostfile for multi-machine runs; empty: this machine.");
+}
+
+template <class V>
+void ThreadsSection::Visit(V& v) {
+  v.Field("master", master, "Compute threads of the master rank.", AtLeast(1));
+  v.Field("trainer", trainer, "Compute threads of each trainer rank (LibTorch intra-op).",
+          AtLeast(1));
+  v.Field("rollout", rollout, "Compute threads of each rollout worker (LibTorch intra-op).",
+          AtLeast(1));
+  v.Field("reward", reward, "Compute threads of each reward service.", AtLeast(1));
+}
+
+template <class V>
+void Config::Visit(V& v) {
+  v.Section("run", run, "The run as a whole.");
+  v.Section("cluster", cluster, "Processes, their roles and how they reach each other.");
+  v.Section("threads", threads,
+            "Threads per role. Ranks on one machine share its cores: oversubscribing them made "
+            "generation 3x slower on a 2-core machine.");
+}
+
+std::string Config::Where(const std::string& key) const {
+  auto it = provenance.find(key);
+  return it == provenance.end() ? "default" : it->second;
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kMaster: return "master";
+    case Role::kTrainer: return "trainer";
+    case Role::kRollout: return "rollout";
+    case Role::kReward: return "reward";
+  }
+  return "?";
+}
+
+std::vector<Role> RankRoles(const ClusterSection& cluster) {
+  std::vector<Role> roles;
+  for (const auto& name : cluster.rank_order) {
+    if (name == "master") roles.push_back(Role::kMaster);
+    if (name == "trainer") roles.insert(roles.end(), cluster.trainers, Role::kTrainer);
+    if (name == "rollout") roles.insert(roles.end(), cluster.rollout_workers, Role::kRollout);
+    if (name == "reward") roles.insert(roles.end(), cluster.reward_services, Role::kReward);
+  }
+  return roles;
+}
+
+Config ParseConfig(const std::string& yaml_text, const std::string& source,
+                   const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(StrCat(source, ":", e.mark.line + 1, ": not valid YAML: ", e.msg));
+  }
+  if (root && !root.IsMap() && !root.IsNull()) {
+    throw ConfigError(StrCat(source, ": expected a map of sections at the top level"));
+  }
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) ApplyOverride(root, o, &overridden);
+  Config config;
+  Parser parser(root, "", source, overridden, &config.provenance);
+  config.Visit(parser);
+  parser.RejectUnknown();
+  Validate(config);
+  return config;
+}
+
+Config LoadConfigFile(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(StrCat(path, ": cannot read the config file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path, overrides);
+}
+
+std::string ToYaml(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  Emitter emitter(out);
+  const_cast<Config&>(config).Visit(emitter);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string ConfigReference() {
+  std::ostringstream os;
+  Config defaults;
+  Documenter doc(os);
+  defaults.Visit(doc);
+  return os.str();
+}
+
+}  // namespace crescent::config

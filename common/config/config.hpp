@@ -1,0 +1,93 @@
+// The run configuration: one YAML file parsed once into typed, validated
+// structs. Every key has a default and a one-line meaning (docs/config.md is
+// generated from the same table); unknown keys are errors; errors name the key,
+// the file and the line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace crescent::config {
+
+// Thrown for any configuration problem; what() names key, file and line.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunSection {
+  std::string dir = "runs/quickstart";
+  int64_t seed = 1;
+  int64_t iterations = 20;
+  std::string log_level = "info";
+  template <class V>
+  void Visit(V& v);
+};
+
+struct ClusterSection {
+  int64_t trainers = 1;
+  int64_t rollout_workers = 1;
+  int64_t reward_services = 1;
+  std::vector<std::string> rank_order = {"master", "trainer", "rollout", "reward"};
+  std::string interface = "auto";
+  int64_t master_port = 0;
+  double heartbeat_interval_s = 1.0;
+  double heartbeat_timeout_s = 10.0;
+  double startup_timeout_s = 120.0;
+  int64_t max_message_mb = 64;
+  std::string mpirun = "mpirun";
+  std::vector<std::string> mpirun_args = {};
+  std::string hostfile = "";
+  template <class V>
+  void Visit(V& v);
+};
+
+struct ThreadsSection {
+  int64_t master = 1;
+  int64_t trainer = 1;
+  int64_t rollout = 1;
+  int64_t reward = 1;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct Config {
+  RunSection run;
+  ClusterSection cluster;
+  ThreadsSection threads;
+  // Where each key's value came from ("configs/x.yaml:14", "--set", "default"),
+  // so that later errors can point at the line the user wrote.
+  std::map<std::string, std::string> provenance;
+
+  template <class V>
+  void Visit(V& v);
+
+  // "trainer.lr" -> "configs/x.yaml:14"; "default" when the key was not set.
+  std::string Where(const std::string& key) const;
+};
+
+// Role names as used in cluster.rank_order and in logs.
+enum class Role { kMaster, kTrainer, kRollout, kReward };
+const char* RoleName(Role role);
+// The role of each MPI rank, in rank order, as the cluster section lays it out.
+std::vector<Role> RankRoles(const ClusterSection& cluster);
+
+// Parses YAML text. `source` names it in errors (a path, or "<embedded>").
+// `overrides` are "key.path=value" strings (from --set), applied before
+// validation; a value is parsed as YAML ("[a, b]" is a list).
+Config ParseConfig(const std::string& yaml_text, const std::string& source,
+                   const std::vector<std::string>& overrides = {});
+Config LoadConfigFile(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The quickstart configuration compiled into the program (configs/quickstart.yaml).
+const std::string& EmbeddedDefaultConfig();
+
+// The effective configuration as YAML, every key present.
+std::string ToYaml(const Config& config);
+// A Markdown reference of every key: name, type, default, meaning.
+std::string ConfigReference();
+
+}  // namespace crescent::config

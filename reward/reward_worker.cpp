@@ -1,0 +1,14 @@
+#include "reward/reward_worker.hpp"
+
+#include "common/util/log.hpp"
+
+namespace crescent::reward {
+
+int RunRewardWorker(const net::JobContext& job) {
+  return net::ServeWorker(job, [](const proto::Message& m) -> std::optional<proto::Message> {
+    LogWarn("unexpected ", proto::MessageName(m), ": ignored");
+    return std::nullopt;
+  });
+}
+
+}  // namespace crescent::reward

@@ -1,0 +1,123 @@
+#include "common/config/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using crescent::config::Config;
+using crescent::config::ConfigError;
+using crescent::config::ParseConfig;
+
+namespace {
+std::string ErrorOf(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    ParseConfig(yaml, "configs/x.yaml", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("defaults fill every key of an empty file", "[config]") {
+  Config c = ParseConfig("", "empty.yaml");
+  CHECK(c.cluster.rollout_workers == 1);
+  CHECK(c.cluster.rank_order == std::vector<std::string>{"master", "trainer", "rollout", "reward"});
+  CHECK(c.Where("cluster.trainers") == "default");
+}
+
+TEST_CASE("values and their lines are recorded", "[config]") {
+  Config c = ParseConfig("run:\n  seed: 7\ncluster:\n  rollout_workers: 3\n", "a.yaml");
+  CHECK(c.run.seed == 7);
+  CHECK(c.cluster.rollout_workers == 3);
+  CHECK(c.Where("cluster.rollout_workers") == "a.yaml:4");
+}
+
+TEST_CASE("a wrongly typed value names key, file and line", "[config]") {
+  CHECK(ErrorOf("run:\n  seed: 1\ncluster:\n  heartbeat_interval_s: fast\n") ==
+        "cluster.heartbeat_interval_s: expected a number, got \"fast\" (configs/x.yaml:4)");
+  CHECK(ErrorOf("run:\n  seed: 1.5\n") ==
+        "run.seed: expected an integer, got \"1.5\" (configs/x.yaml:2)");
+  CHECK(ErrorOf("cluster:\n  rank_order: master\n") ==
+        "cluster.rank_order: expected a list of strings, got \"master\" (configs/x.yaml:2)");
+  CHECK(ErrorOf("cluster: 3\n") == "cluster: expected a map of keys, got \"3\" (configs/x.yaml:1)");
+}
+
+TEST_CASE("a value out of range names key, file and line", "[config]") {
+  CHECK(ErrorOf("cluster:\n  heartbeat_interval_s: -1\n") ==
+        "cluster.heartbeat_interval_s: expected a positive number, got \"-1\" (configs/x.yaml:2)");
+  CHECK(ErrorOf("\ncluster:\n  rollout_workers: 0\n") ==
+        "cluster.rollout_workers: expected an integer >= 1, got \"0\" (configs/x.yaml:3)");
+  CHECK(ErrorOf("cluster:\n  master_port: 70000\n") ==
+        "cluster.master_port: expected a port number in 0..65535, got \"70000\" "
+        "(configs/x.yaml:2)");
+  CHECK(ErrorOf("run:\n  log_level: loud\n") ==
+        "run.log_level: expected one of debug, info, warn, error, got \"loud\" (configs/x.yaml:2)");
+  CHECK(ErrorOf("run:\n  dir: \"\"\n") ==
+        "run.dir: expected a non-empty string, got \"\" (configs/x.yaml:2)");
+}
+
+TEST_CASE("unknown keys are errors, with a suggestion when one is close", "[config]") {
+  CHECK(ErrorOf("cluster:\n  rollout_worker: 2\n") ==
+        "cluster.rollout_worker: unknown key; did you mean cluster.rollout_workers? "
+        "(configs/x.yaml:2)");
+  CHECK(ErrorOf("run:\n  seed: 1\nbanana: 1\n") == "banana: unknown key (configs/x.yaml:3)");
+}
+
+TEST_CASE("cross-key rules name the key at fault", "[config]") {
+  CHECK(ErrorOf("cluster:\n  rank_order: [master, trainer, rollout]\n") ==
+        "cluster.rank_order: expected each of master, trainer, rollout, reward exactly once "
+        "(configs/x.yaml:2)");
+  CHECK(ErrorOf("cluster:\n  heartbeat_interval_s: 5\n  heartbeat_timeout_s: 6\n") ==
+        "cluster.heartbeat_timeout_s: expected more than twice cluster.heartbeat_interval_s "
+        "(configs/x.yaml:3)");
+}
+
+TEST_CASE("broken YAML names the file and line", "[config]") {
+  CHECK(ErrorOf("run:\n  seed: [1\n") .find("configs/x.yaml:") == 0);
+}
+
+TEST_CASE("--set overrides any key and is named in errors", "[config]") {
+  Config c = ParseConfig("cluster:\n  trainers: 2\n", "a.yaml",
+                         {"cluster.trainers=3", "run.dir=/tmp/r", "cluster.mpirun_args=[-v, -x]"});
+  CHECK(c.cluster.trainers == 3);
+  CHECK(c.run.dir == "/tmp/r");
+  CHECK(c.cluster.mpirun_args == std::vector<std::string>{"-v", "-x"});
+  CHECK(c.Where("cluster.trainers") == "--set cluster.trainers");
+  CHECK(ErrorOf("", {"cluster.trainers=many"}) ==
+        "cluster.trainers: expected an integer, got \"many\" (--set cluster.trainers)");
+  CHECK(ErrorOf("", {"cluster.nope=1"}) == "cluster.nope: unknown key (--set cluster.nope)");
+  CHECK(ErrorOf("", {"novalue"}) == "--set novalue: expected key.path=value");
+}
+
+TEST_CASE("show prints a config that parses back to the same values", "[config]") {
+  Config c = ParseConfig("cluster:\n  rollout_workers: 4\n  interface: eth0\n", "a.yaml");
+  Config again = ParseConfig(crescent::config::ToYaml(c), "shown.yaml");
+  CHECK(crescent::config::ToYaml(again) == crescent::config::ToYaml(c));
+  CHECK(again.cluster.rollout_workers == 4);
+  CHECK(again.cluster.interface == "eth0");
+}
+
+TEST_CASE("the embedded default config is valid", "[config]") {
+  Config c = ParseConfig(crescent::config::EmbeddedDefaultConfig(), "<embedded>");
+  CHECK(c.run.dir == "runs/quickstart");
+}
+
+TEST_CASE("ranks get roles in the configured order", "[config]") {
+  Config c = ParseConfig("cluster:\n  trainers: 2\n  rollout_workers: 2\n", "a.yaml");
+  using R = crescent::config::Role;
+  CHECK(crescent::config::RankRoles(c.cluster) ==
+        std::vector<R>{R::kMaster, R::kTrainer, R::kTrainer, R::kRollout, R::kRollout, R::kReward});
+  c = ParseConfig("cluster:\n  rank_order: [reward, master, rollout, trainer]\n", "a.yaml");
+  CHECK(crescent::config::RankRoles(c.cluster) ==
+        std::vector<R>{R::kReward, R::kMaster, R::kRollout, R::kTrainer});
+}
+
+TEST_CASE("docs/config.md lists every key as the program describes it", "[config]") {
+  std::ifstream in(std::string(CRESCENT_SOURCE_DIR) + "/docs/config.md");
+  REQUIRE(in);
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string reference = crescent::config::ConfigReference();
+  INFO("regenerate with: crescent config reference > part of docs/config.md");
+  CHECK(doc.find(reference) != std::string::npos);
+}
