@@ -112,19 +112,30 @@ int RunWorkerRank(int argc, char** argv) {
     }
     job.master_endpoint = mpi::BroadcastString(socket ? socket->endpoint() : "", master_rank);
 
+    // Trainers and rollout workers share the weight broadcast (the first
+    // trainer is its root); trainers alone all-reduce gradients.
+    const bool trainer = job.role() == config::Role::kTrainer;
+    const bool rollout = job.role() == config::Role::kRollout;
+    const int world = static_cast<int>(job.roles.size());
+    MPI_Comm weights = mpi::SplitComm(trainer || rollout, job.rank + (trainer ? 0 : world));
+    MPI_Comm trainers = mpi::SplitComm(trainer, job.rank);
+
+    int code = 1;
     switch (job.role()) {
-      case config::Role::kMaster: return master::RunMaster(job, *socket);
-      case config::Role::kTrainer: return trainer::RunTrainerWorker(job);
-      case config::Role::kRollout: return rollout::RunRolloutWorker(job);
-      case config::Role::kReward: return reward::RunRewardWorker(job);
+      case config::Role::kMaster: code = master::RunMaster(job, *socket); break;
+      case config::Role::kTrainer: code = trainer::RunTrainerWorker(job, weights, trainers); break;
+      case config::Role::kRollout: code = rollout::RunRolloutWorker(job, weights); break;
+      case config::Role::kReward: code = reward::RunRewardWorker(job); break;
     }
+    // A rank that cannot go on takes the job down rather than leave the
+    // others waiting (MPI_Finalize would wait for them).
+    if (code != 0) MPI_Abort(MPI_COMM_WORLD, code);
+    return code;
   } catch (const std::exception& e) {
     LogError("rank ", job.rank, " on host ", host, ": ", e.what());
-    // A failed master cannot run the job: take every rank down with it.
-    if (job.roles.empty() || job.role() == config::Role::kMaster) MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;
   }
-  return 1;
 }
 
 }  // namespace crescent::cli

@@ -12,7 +12,11 @@
 
 #include "common/cli/launch.hpp"
 #include "common/config/config.hpp"
+#include "common/model/bench.hpp"
+#include "common/model/pretrained.hpp"
+#include "common/tokenizer/tokenizer.hpp"
 #include "common/util/log.hpp"
+#include "trainer/sft.hpp"
 
 namespace crescent {
 namespace {
@@ -77,14 +81,26 @@ int RunCommand(const Args& args) {
   return cli::LaunchJob(LoadFromArgs(a, /*allow_embedded=*/true));
 }
 
+int SftCommand(const Args& args) {
+  ParsedArgs a = SplitArgs(args);
+  trainer::RunSft(LoadFromArgs(a, /*allow_embedded=*/true));
+  return 0;
+}
+
 int WorkerCommand(int argc, char** argv) { return cli::RunWorkerRank(argc, argv); }
 
 void Usage(std::ostream& out) {
   out << "usage: crescent COMMAND [ARGS]\n"
          "  run [CONFIG] [--set key=value]...   launch the whole job through mpirun\n"
          "                                       (no CONFIG: the embedded quickstart)\n"
+         "  sft [CONFIG] [--set key=value]...   supervised warm start of the built-in model\n"
+         "                                       into RUN_DIR/sft (RL starts from it)\n"
          "  worker CONFIG [--set key=value]...  what every MPI rank runs (for your own\n"
          "                                       mpirun or srun; see docs/launch.md)\n"
+         "  tokenize --tokenizer PATH [--decode]  JSON strings in, id arrays out (one a line);\n"
+         "                                       --decode: arrays in, strings out\n"
+         "  model logits --model DIR            JSON id array in, logits per position out\n"
+         "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
          "  config check|show [CONFIG] [--set key=value]...\n"
          "  config reference                    every key, its default and meaning\n";
 }
@@ -103,6 +119,12 @@ int main(int argc, char** argv) {
   try {
     if (command == "worker") return WorkerCommand(argc, argv);
     if (command == "run") return RunCommand(args);
+    if (command == "sft") return SftCommand(args);
+    if (command == "tokenize") return tok::TokenizeCommand(args, std::cin, std::cout);
+    if (command == "bench") return model::BenchCommand(args, std::cout);
+    if (command == "model" && !args.empty() && args[0] == "logits") {
+      return model::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
+    }
     if (command == "config") return ConfigCommand(args);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";

@@ -330,6 +330,13 @@ void Validate(const Config& c) {
   if (order != roles) {
     fail("cluster.rank_order", "expected each of master, trainer, rollout, reward exactly once");
   }
+  if (c.task.max_level < c.task.min_level) fail("task.max_level", "expected >= task.min_level");
+  if (c.task.name == "jsonl" && c.task.prompts_file.empty()) {
+    fail("task.prompts_file", "expected a file when task.name is jsonl");
+  }
+  if (c.model.heads % c.model.kv_heads != 0 || c.model.hidden_size % c.model.heads != 0) {
+    fail("model.kv_heads", "expected heads divisible by kv_heads, hidden_size by heads");
+  }
   if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
     fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
   }
@@ -366,6 +373,9 @@ void ClusterSection::Visit(V& v) {
           "Seconds without a heartbeat after which a peer is reported unresponsive.", Positive());
   v.Field("startup_timeout_s", startup_timeout_s,
           "Seconds the master waits for every rank to say hello.", Positive());
+  v.Field("worker_lost_after_s", worker_lost_after_s,
+          "Seconds of silence after which the master gives a worker up and stops the job.",
+          Positive());
   v.Field("max_message_mb", max_message_mb, "Largest message accepted on a socket, in MiB.",
           AtLeast(1));
   v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.",
@@ -385,12 +395,108 @@ void ThreadsSection::Visit(V& v) {
 }
 
 template <class V>
+void ModelSection::Visit(V& v) {
+  v.Field("path", path,
+          "A Hugging Face checkpoint directory (config.json + safetensors) to start from; empty: "
+          "the built-in tiny Llama below, warm-started by `crescent sft` into RUN_DIR/sft.");
+  v.Field("hidden_size", hidden_size, "Built-in model: hidden size.", AtLeast(8));
+  v.Field("intermediate_size", intermediate_size, "Built-in model: SwiGLU inner size.", AtLeast(8));
+  v.Field("layers", layers, "Built-in model: decoder layers.", AtLeast(1));
+  v.Field("heads", heads, "Built-in model: attention heads.", AtLeast(1));
+  v.Field("kv_heads", kv_heads, "Built-in model: key/value heads (grouped-query attention).",
+          AtLeast(1));
+  v.Field("max_sequence", max_sequence, "Built-in model: longest prompt + response, in tokens.",
+          AtLeast(8));
+}
+
+template <class V>
+void TaskSection::Visit(V& v) {
+  v.Field("name", name, "Prompt source: arithmetic (built-in) or jsonl (task.prompts_file).",
+          OneOf({"arithmetic", "jsonl"}));
+  v.Field("prompts_file", prompts_file,
+          "JSONL prompts, one {\"id\", \"prompt\", \"answer\", ...} per line (task.name: jsonl).");
+  v.Field("seed", seed, "Seed of the built-in task's problems and of prompt sampling.");
+  v.Field("min_level", min_level, "Built-in task: easiest difficulty level.", AtLeast(1));
+  v.Field("max_level", max_level, "Built-in task: hardest difficulty level (1: a+b one digit each, 2: two digits plus one, 3: two digits each, 4: a-b, 5: a*b).", AtLeast(1));
+  v.Field("heldout_size", heldout_size,
+          "Held-out problems, never trained on, for accuracy before, during and after RL.",
+          AtLeast(0));
+  v.Field("sampler", sampler,
+          "Prompt sampling: uniform, curriculum (easy to hard) or prioritised (by 1 - success rate).",
+          OneOf({"uniform", "curriculum", "prioritised"}));
+  v.Field("curriculum_warmup", curriculum_warmup,
+          "Curriculum: prompts drawn from the whole set before drawing hard ones only.", AtLeast(0));
+}
+
+template <class V>
+void SftSection::Visit(V& v) {
+  v.Field("steps", steps, "Supervised warm-up steps of `crescent sft`.", AtLeast(0));
+  v.Field("batch_size", batch_size, "Problems per supervised step.", AtLeast(1));
+  v.Field("lr", lr, "Supervised learning rate (Adam).", Positive());
+  v.Field("seed", seed, "Seed of the built-in model's initialisation and of SFT batches.");
+}
+
+template <class V>
+void RolloutSection::Visit(V& v) {
+  v.Field("samples_per_prompt", samples_per_prompt, "k: samples generated for each prompt.",
+          AtLeast(2));
+  v.Field("max_response_tokens", max_response_tokens, "Longest response, in tokens.", AtLeast(1));
+  v.Field("temperature", temperature, "Sampling temperature.", Positive());
+  v.Field("top_k", top_k, "Sample among the k most likely tokens; 0: all.", AtLeast(0));
+  v.Field("top_p", top_p, "Nucleus sampling mass; 1: off.", Positive());
+  v.Field("batch_slots", batch_slots,
+          "Sequences decoded at once by a rollout worker (continuous batching fills freed slots).",
+          AtLeast(1));
+}
+
+template <class V>
+void TrainerSection::Visit(V& v) {
+  v.Field("algorithm", algorithm,
+          "kimi (k1.5 mirror descent, DESIGN.md), grpo, or reinforce (group-mean baseline).",
+          OneOf({"kimi", "grpo", "reinforce"}));
+  v.Field("tau", tau, "kimi: the relative-entropy weight tau.", Positive());
+  v.Field("lr", lr, "Learning rate (Adam).", Positive());
+  v.Field("groups_per_step", groups_per_step,
+          "B: complete prompt groups (of k samples) per training step.", AtLeast(1));
+  v.Field("steps_per_iteration", steps_per_iteration, "Optimizer steps per iteration.", AtLeast(1));
+  v.Field("reset_optimizer", reset_optimizer,
+          "Reset the optimizer state every iteration, as the k1.5 paper does.");
+  v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
+  v.Field("clip_epsilon", clip_epsilon, "grpo: ratio clipping epsilon.", Positive());
+  v.Field("kl_coef", kl_coef, "grpo: weight of the KL term to the initial policy.");
+}
+
+template <class V>
+void RewardSection::Visit(V& v) {
+  v.Field("functions", functions,
+          "Reward functions summed per sample: built-in names (math, format) or paths to plug-in "
+          "shared libraries (docs/rewards.md).");
+  v.Field("timeout_s", timeout_s, "A plug-in taking longer than this on a sample scores 0 for it.",
+          Positive());
+}
+
+template <class V>
+void EvalSection::Visit(V& v) {
+  v.Field("every", every,
+          "Evaluate held-out accuracy every N iterations (and always before and after); 0: only "
+          "before and after.",
+          AtLeast(0));
+}
+
+template <class V>
 void Config::Visit(V& v) {
   v.Section("run", run, "The run as a whole.");
   v.Section("cluster", cluster, "Processes, their roles and how they reach each other.");
   v.Section("threads", threads,
             "Threads per role. Ranks on one machine share its cores: oversubscribing them made "
             "generation 3x slower on a 2-core machine.");
+  v.Section("model", model, "The policy model.");
+  v.Section("task", task, "Where prompts come from and how they are drawn.");
+  v.Section("sft", sft, "Supervised warm start (`crescent sft`).");
+  v.Section("rollout", rollout, "Generation by the rollout workers.");
+  v.Section("trainer", trainer, "Policy optimisation.");
+  v.Section("reward", reward, "Scoring by the reward services.");
+  v.Section("eval", eval, "Held-out evaluation.");
 }
 
 std::string Config::Where(const std::string& key) const {

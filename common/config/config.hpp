@@ -21,7 +21,7 @@ class ConfigError : public std::runtime_error {
 struct RunSection {
   std::string dir = "runs/quickstart";
   int64_t seed = 1;
-  int64_t iterations = 20;
+  int64_t iterations = 300;
   std::string log_level = "info";
   template <class V>
   void Visit(V& v);
@@ -37,6 +37,7 @@ struct ClusterSection {
   double heartbeat_interval_s = 1.0;
   double heartbeat_timeout_s = 10.0;
   double startup_timeout_s = 120.0;
+  double worker_lost_after_s = 300.0;
   int64_t max_message_mb = 64;
   std::string mpirun = "mpirun";
   std::vector<std::string> mpirun_args = {};
@@ -54,10 +55,90 @@ struct ThreadsSection {
   void Visit(V& v);
 };
 
+// The policy: a Hugging Face checkpoint, or the built-in tiny Llama.
+struct ModelSection {
+  std::string path = "";  // empty: the built-in model (trained by `crescent sft`)
+  int64_t hidden_size = 128;
+  int64_t intermediate_size = 352;
+  int64_t layers = 3;
+  int64_t heads = 4;
+  int64_t kv_heads = 2;
+  int64_t max_sequence = 64;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct TaskSection {
+  std::string name = "arithmetic";  // or "jsonl"
+  std::string prompts_file = "";    // for name: jsonl
+  int64_t seed = 1;
+  int64_t min_level = 1;
+  int64_t max_level = 3;
+  int64_t heldout_size = 200;
+  std::string sampler = "uniform";  // uniform, curriculum, prioritised
+  int64_t curriculum_warmup = 200;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct SftSection {
+  int64_t steps = 1500;
+  int64_t batch_size = 64;
+  double lr = 3e-3;
+  int64_t seed = 1;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct RolloutSection {
+  int64_t samples_per_prompt = 8;   // k
+  int64_t max_response_tokens = 8;
+  double temperature = 1.0;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  int64_t batch_slots = 64;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct TrainerSection {
+  std::string algorithm = "kimi";  // kimi, grpo, reinforce
+  double tau = 0.5;
+  double lr = 3e-4;
+  int64_t groups_per_step = 16;    // B: complete prompt groups per training step
+  int64_t steps_per_iteration = 1;
+  bool reset_optimizer = true;
+  double grad_clip = 1.0;
+  double clip_epsilon = 0.2;       // grpo
+  double kl_coef = 0.0;            // grpo
+  template <class V>
+  void Visit(V& v);
+};
+
+struct RewardSection {
+  std::vector<std::string> functions = {"math"};
+  double timeout_s = 5.0;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct EvalSection {
+  int64_t every = 50;  // iterations; 0: only before and after
+  template <class V>
+  void Visit(V& v);
+};
+
 struct Config {
   RunSection run;
   ClusterSection cluster;
   ThreadsSection threads;
+  ModelSection model;
+  TaskSection task;
+  SftSection sft;
+  RolloutSection rollout;
+  TrainerSection trainer;
+  RewardSection reward;
+  EvalSection eval;
   // Where each key's value came from ("configs/x.yaml:14", "--set", "default"),
   // so that later errors can point at the line the user wrote.
   std::map<std::string, std::string> provenance;

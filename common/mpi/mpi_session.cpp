@@ -76,4 +76,10 @@ std::vector<std::string> AllGatherStrings(const std::string& value, MPI_Comm com
   return out;
 }
 
+MPI_Comm SplitComm(bool member, int key) {
+  MPI_Comm comm = MPI_COMM_NULL;
+  CRESCENT_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, member ? 0 : MPI_UNDEFINED, key, &comm));
+  return comm;
+}
+
 }  // namespace crescent::mpi

@@ -44,4 +44,8 @@ std::string BroadcastString(const std::string& value, int root, MPI_Comm comm = 
 // Every rank's `value`, in rank order, on every rank.
 std::vector<std::string> AllGatherStrings(const std::string& value, MPI_Comm comm = MPI_COMM_WORLD);
 
+// A communicator of the ranks that pass member = true, ordered by `key`
+// (MPI_COMM_NULL on the others). Collective over MPI_COMM_WORLD, at start-up.
+MPI_Comm SplitComm(bool member, int key);
+
 }  // namespace crescent::mpi

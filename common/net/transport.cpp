@@ -215,8 +215,18 @@ void WorkerLink::Impl::Serve(zmq::socket_t dealer, zmq::socket_t relay, std::str
   dealer.send(zmq::buffer(hello), zmq::send_flags::none);
   const auto interval = Millis(options.heartbeat_interval_s);
   auto next_beat = Clock::now() + interval;
+  auto last_turn = Clock::now();
   uint64_t sequence = 0;
   while (true) {
+    // This loop turns at least once an interval. A longer gap means this
+    // process was stopped (SIGSTOP, a debugger, swapping): the master's
+    // silence since then is ours, not its.
+    const double gap = SecondsSince(last_turn);
+    if (gap > 2 * options.heartbeat_interval_s + 1) {
+      LogWarn("this worker was paused for ", gap, " s");
+      master_heard_ns = NowNs();
+    }
+    last_turn = Clock::now();
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0},
                                {relay.handle(), 0, ZMQ_POLLIN, 0}};
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_beat - Clock::now());

@@ -16,6 +16,15 @@
 #include <variant>
 #include <vector>
 
+#include "common/task/prompt.hpp"
+
+namespace crescent::task {
+template <class A>
+void serialize(A& a, Prompt& p) {
+  a(p.id, p.text, p.metadata);
+}
+}  // namespace crescent::task
+
 namespace crescent::proto {
 
 inline constexpr uint16_t kProtocolVersion = 1;
@@ -77,15 +86,9 @@ struct WorkerError {
 
 // ---- rollout ----------------------------------------------------------------
 
-// A prompt as drawn by the master. `metadata` (answer, tests, domain, ...) is
-// carried to the reward services untouched.
-struct Prompt {
-  std::string id;
-  std::string text;
-  std::map<std::string, std::string> metadata;
-  template <class A>
-  void serialize(A& a) { a(id, text, metadata); }
-};
+// A prompt as drawn by the master (common/task/prompt.hpp). `metadata`
+// (answer, tests, domain, ...) is carried to the reward services untouched.
+using Prompt = task::Prompt;
 
 struct SamplingParams {
   float temperature = 1.0f;
@@ -209,9 +212,10 @@ struct TrainRequest {
   uint64_t request_id = 0;
   int64_t iteration = 0;
   PolicyVersion new_policy_version = 0;  // the version the updated weights will carry
+  int64_t total_groups = 0;  // over all trainers: each weights its loss by its share
   std::vector<TrainGroup> groups;
   template <class A>
-  void serialize(A& a) { a(request_id, iteration, new_policy_version, groups); }
+  void serialize(A& a) { a(request_id, iteration, new_policy_version, total_groups, groups); }
 };
 
 struct TrainResult {

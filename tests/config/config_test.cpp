@@ -77,7 +77,7 @@ TEST_CASE("broken YAML names the file and line", "[config]") {
   CHECK(ErrorOf("run:\n  seed: [1\n") .find("configs/x.yaml:") == 0);
 }
 
-TEST_CASE("--set overrides any key and is named in errors", "[config]") {
+TEST_CASE("overrides (--set) reach any key and are named in errors", "[config]") {
   Config c = ParseConfig("cluster:\n  trainers: 2\n", "a.yaml",
                          {"cluster.trainers=3", "run.dir=/tmp/r", "cluster.mpirun_args=[-v, -x]"});
   CHECK(c.cluster.trainers == 3);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <stdexcept>
 #include <regex>
 #include <zmq.hpp>
 
@@ -20,11 +21,16 @@ namespace {
 const std::string kCrescent = CRESCENT_BINARY;
 const std::string kSource = CRESCENT_SOURCE_DIR;
 
-// A small, quick job: `extra` overrides on top.
+// A small, quick job (`extra` overrides on top), after the SFT warm start it
+// starts from.
 std::vector<std::string> RunCommand(const std::string& dir, std::vector<std::string> extra) {
   std::vector<std::string> argv = {kCrescent, "run", kSource + "/tests/launch/smoke.yaml",
                                    "--set", "run.dir=" + dir};
   for (auto& e : extra) argv.insert(argv.end(), {"--set", e});
+  std::vector<std::string> sft = argv;
+  sft[1] = "sft";
+  Process warm_start(sft, dir + "/sft.log");
+  if (warm_start.Wait(120s) != 0) throw std::runtime_error("sft failed: " + warm_start.Output());
   return argv;
 }
 
@@ -86,7 +92,8 @@ TEST_CASE("the same job across two simulated hosts", "[launch][netns]") {
 
 TEST_CASE("a frozen rollout worker is reported by role, rank and host within 30 s", "[launch]") {
   std::string dir = TempDir("crescent-sigstop");
-  Process job(RunCommand(dir, {"cluster.heartbeat_interval_s=1", "cluster.heartbeat_timeout_s=5"}),
+  Process job(RunCommand(dir, {"cluster.heartbeat_interval_s=1", "cluster.heartbeat_timeout_s=5",
+                               "run.iterations=100"}),
               dir + "/out.log");
   REQUIRE(job.WaitForOutput("workers connected", 120s));
   int pid = PidOf(job.Output(), "rollout worker rank 2");
@@ -106,7 +113,7 @@ TEST_CASE("a frozen rollout worker is reported by role, rank and host within 30 
 
 TEST_CASE("garbage sent to a live master is dropped and the job goes on", "[launch]") {
   std::string dir = TempDir("crescent-garbage");
-  Process job(RunCommand(dir, {}), dir + "/out.log");
+  Process job(RunCommand(dir, {"run.iterations=100"}), dir + "/out.log");
   REQUIRE(job.WaitForOutput("workers connected", 120s));
   std::string endpoint = ReadFile(dir + "/master.endpoint");
   endpoint = endpoint.substr(0, endpoint.find('\n'));

@@ -37,7 +37,7 @@ TEST_CASE("every message type round-trips", "[proto]") {
       GenerateResult{42, 5, {Sample{7, {1, 2}, {3, 4}, {-0.5f, -1.5f}, "19", FinishReason::kBudget, 5}}, 1.5, ""},
       ScoreRequest{9, {ScoreItem{7, {"p", "1+1=", {{"answer", "2"}}}, "2"}}},
       ScoreResult{9, {Score{7, 1.0, true, ""}}, 0.1, ""},
-      TrainRequest{3, 2, 6, {TrainGroup{"p", {TrainSample{7, {1}, {2, 3}, {-1, -2}, {1, 0}, 0.5}}}}},
+      TrainRequest{3, 2, 6, 1, {TrainGroup{"p", {TrainSample{7, {1}, {2, 3}, {-1, -2}, {1, 0}, 0.5}}}}},
       TrainResult{3, 6, {{"loss", 0.25}}, 2.0, ""},
       SyncWeights{6},
       WeightsSynced{6, 0.2, ""},

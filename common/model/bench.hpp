@@ -1,0 +1,17 @@
+// `crescent bench model`: decode and training throughput of a ~30M-parameter
+// Llama at batch 32 on this process's threads, with MFU against a large square
+// matmul and efficiency against the model's own matmul shapes timed alone.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace crescent::model {
+
+// Options: --hidden N --layers N --vocab N --batch N --seq N --new N (defaults
+// 512, 8, 8000, 32, 128, 32), --threads N (default 1). Prints one JSON object.
+// Returns 0, or 2 for bad arguments.
+int BenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
+}  // namespace crescent::model

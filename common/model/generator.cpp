@@ -1,0 +1,147 @@
+#include "common/model/generator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace crescent::model {
+namespace {
+
+struct Active {
+  size_t request;
+  int64_t slot;
+  int64_t position;  // where the last sampled token goes in the cache
+  int64_t last_token;
+  std::mt19937_64 rng;
+};
+
+// Picks a token from one row of logits; returns it and its log-prob.
+std::pair<int64_t, float> Choose(const float* logits, int64_t vocab, const GenerationRequest& r,
+                                 std::mt19937_64& rng, std::vector<double>& scratch) {
+  const double temperature = r.temperature > 0 ? r.temperature : 1.0;
+  scratch.assign(logits, logits + vocab);
+  double top = *std::max_element(scratch.begin(), scratch.end()) / temperature;
+  double sum = 0;
+  for (auto& x : scratch) sum += std::exp(x / temperature - top);
+  const double log_z = top + std::log(sum);
+  auto logprob = [&](int64_t t) { return static_cast<float>(logits[t] / temperature - log_z); };
+  if (r.temperature <= 0) {
+    int64_t best = std::max_element(logits, logits + vocab) - logits;
+    return {best, logprob(best)};
+  }
+  std::vector<int64_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  int64_t keep = vocab;
+  if (r.top_k > 0 || r.top_p < 1.0f) {
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+    if (r.top_k > 0) keep = std::min<int64_t>(keep, r.top_k);
+    if (r.top_p < 1.0f) {
+      double mass = 0;
+      for (int64_t i = 0; i < keep; ++i) {
+        mass += std::exp(logprob(order[i]));
+        if (mass >= r.top_p) {
+          keep = i + 1;
+          break;
+        }
+      }
+    }
+  }
+  double total = 0;
+  for (int64_t i = 0; i < keep; ++i) total += std::exp(logprob(order[i]));
+  double u = std::uniform_real_distribution<double>(0, total)(rng);
+  for (int64_t i = 0; i < keep; ++i) {
+    u -= std::exp(logprob(order[i]));
+    if (u <= 0) return {order[i], logprob(order[i])};
+  }
+  return {order[keep - 1], logprob(order[keep - 1])};
+}
+
+}  // namespace
+
+std::vector<GenerationResult> Generate(Llama& model, const std::vector<GenerationRequest>& requests,
+                                       int64_t slots) {
+  torch::InferenceMode guard;
+  const int64_t max_positions = model->config().max_positions;
+  const int64_t vocab = model->config().vocab_size;
+  std::vector<GenerationResult> results(requests.size());
+  KvCache cache = model->NewCache(std::min<int64_t>(slots, std::max<size_t>(requests.size(), 1)));
+  std::vector<int64_t> free_slots;
+  for (int64_t s = static_cast<int64_t>(cache.keys[0].size(0)) - 1; s >= 0; --s) free_slots.push_back(s);
+  std::vector<Active> active;
+  std::vector<double> scratch;
+  size_t next = 0;
+
+  // Appends a sampled token; true when the sequence is finished.
+  auto append = [&](Active& a, int64_t token, float logprob) {
+    const GenerationRequest& r = requests[a.request];
+    GenerationResult& out = results[a.request];
+    out.tokens.push_back(token);
+    out.logprobs.push_back(logprob);
+    a.last_token = token;
+    const int64_t n = static_cast<int64_t>(out.tokens.size());
+    if (std::find(r.stop_tokens.begin(), r.stop_tokens.end(), token) != r.stop_tokens.end()) {
+      out.finish = Finish::kStop;
+    } else if (n >= r.max_new_tokens || a.position + 1 >= max_positions) {
+      out.finish = Finish::kLength;
+    } else if (r.budget > 0 && n >= r.budget) {
+      out.finish = Finish::kBudget;
+    } else {
+      return false;
+    }
+    return true;
+  };
+
+  while (next < requests.size() || !active.empty()) {
+    while (!free_slots.empty() && next < requests.size()) {
+      const GenerationRequest& r = requests[next];
+      TORCH_CHECK(!r.prompt.empty(), "generation request ", next, " has an empty prompt");
+      if (r.max_new_tokens <= 0 || static_cast<int64_t>(r.prompt.size()) >= max_positions) {
+        results[next].finish = Finish::kLength;
+        ++next;
+        continue;
+      }
+      Active a{next, free_slots.back(), static_cast<int64_t>(r.prompt.size()), 0,
+               std::mt19937_64(r.seed)};
+      free_slots.pop_back();
+      torch::Tensor ids = torch::tensor(r.prompt, torch::kLong).view({1, -1});
+      torch::Tensor logits = model->Prefill(cache, a.slot, ids).to(torch::kFloat32).contiguous();
+      auto [token, logprob] = Choose(logits.data_ptr<float>(), vocab, r, a.rng, scratch);
+      if (append(a, token, logprob)) {
+        free_slots.push_back(a.slot);
+      } else {
+        active.push_back(std::move(a));
+      }
+      ++next;
+    }
+    if (active.empty()) continue;
+    const int64_t A = static_cast<int64_t>(active.size());
+    std::vector<int64_t> tokens(A), slot_ids(A), positions(A);
+    for (int64_t i = 0; i < A; ++i) {
+      tokens[i] = active[i].last_token;
+      slot_ids[i] = active[i].slot;
+      positions[i] = active[i].position;
+    }
+    torch::Tensor logits =
+        model->DecodeStep(cache, torch::tensor(tokens, torch::kLong), torch::tensor(slot_ids, torch::kLong),
+                          torch::tensor(positions, torch::kLong))
+            .to(torch::kFloat32)
+            .contiguous();
+    const float* rows = logits.data_ptr<float>();
+    std::vector<Active> still;
+    for (int64_t i = 0; i < A; ++i) {
+      Active& a = active[i];
+      ++a.position;
+      auto [token, logprob] = Choose(rows + i * vocab, vocab, requests[a.request], a.rng, scratch);
+      if (append(a, token, logprob)) {
+        free_slots.push_back(a.slot);
+      } else {
+        still.push_back(std::move(a));
+      }
+    }
+    active = std::move(still);
+  }
+  return results;
+}
+
+}  // namespace crescent::model

@@ -1,0 +1,221 @@
+#include "common/model/llama.hpp"
+
+#include <stdexcept>
+
+namespace crescent::model {
+namespace {
+
+using torch::indexing::Slice;
+
+torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  torch::Tensor variance = x.pow(2).mean(-1, /*keepdim=*/true);
+  return x * torch::rsqrt(variance + eps) * weight;
+}
+
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return torch::cat(
+      {-x.index({"...", Slice(half, torch::indexing::None)}), x.index({"...", Slice(0, half)})},
+      -1);
+}
+
+// x: [B, heads, T, hd]; cos/sin: [B or 1, 1, T, hd]
+torch::Tensor Rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  return x * cos + RotateHalf(x) * sin;
+}
+
+}  // namespace
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit DecoderLayerImpl(const LlamaConfig& c) : c_(c) {
+    const int64_t hd = c.head_dim();
+    auto linear = [](int64_t in, int64_t out, bool bias = false) {
+      return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+    };
+    q_ = register_module("q_proj", linear(c.hidden_size, c.num_heads * hd, c.attention_bias));
+    k_ = register_module("k_proj", linear(c.hidden_size, c.num_kv_heads * hd, c.attention_bias));
+    v_ = register_module("v_proj", linear(c.hidden_size, c.num_kv_heads * hd, c.attention_bias));
+    o_ = register_module("o_proj", linear(c.num_heads * hd, c.hidden_size));
+    gate_ = register_module("gate_proj", linear(c.hidden_size, c.intermediate_size));
+    up_ = register_module("up_proj", linear(c.hidden_size, c.intermediate_size));
+    down_ = register_module("down_proj", linear(c.intermediate_size, c.hidden_size));
+    input_norm_ = register_parameter("input_layernorm", torch::ones({c.hidden_size}));
+    post_norm_ = register_parameter("post_attention_layernorm", torch::ones({c.hidden_size}));
+    if (c.qk_norm) {
+      q_norm_ = register_parameter("q_norm", torch::ones({hd}));
+      k_norm_ = register_parameter("k_norm", torch::ones({hd}));
+    }
+  }
+
+  // x: [B, T, H]. With `cache`, keys/values of these T positions are written to
+  // cache slots `slots` [B] at `positions` [B, T] and attention spans the
+  // cache up to each row's last position; without, plain causal attention.
+  torch::Tensor Forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        torch::Tensor* cache_k, torch::Tensor* cache_v, const torch::Tensor& slots,
+                        const torch::Tensor& positions) {
+    const int64_t B = x.size(0), T = x.size(1), hd = c_.head_dim();
+    const int64_t groups = c_.num_heads / c_.num_kv_heads;
+    torch::Tensor h = RmsNorm(x, input_norm_, c_.rms_norm_eps);
+    torch::Tensor q = q_(h).view({B, T, c_.num_heads, hd}).transpose(1, 2);
+    torch::Tensor k = k_(h).view({B, T, c_.num_kv_heads, hd}).transpose(1, 2);
+    torch::Tensor v = v_(h).view({B, T, c_.num_kv_heads, hd}).transpose(1, 2);
+    if (c_.qk_norm) {
+      q = RmsNorm(q, q_norm_, c_.rms_norm_eps);
+      k = RmsNorm(k, k_norm_, c_.rms_norm_eps);
+    }
+    q = Rope(q, cos, sin);
+    k = Rope(k, cos, sin);
+    torch::Tensor mask;  // additive, broadcast to [B, heads, T, S]
+    if (cache_k) {
+      // Write this step's keys/values, then attend over the cache prefix.
+      for (int64_t t = 0; t < T; ++t) {
+        torch::Tensor pos = positions.index({Slice(), t});
+        cache_k->index_put_({slots, Slice(), pos}, k.index({Slice(), Slice(), t}));
+        cache_v->index_put_({slots, Slice(), pos}, v.index({Slice(), Slice(), t}));
+      }
+      const int64_t span = positions.max().item<int64_t>() + 1;
+      k = cache_k->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
+      v = cache_v->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
+      torch::Tensor key_pos = torch::arange(span, positions.options()).view({1, 1, 1, span});
+      mask = torch::zeros({B, 1, T, span}, x.options())
+                 .masked_fill(key_pos > positions.view({B, 1, T, 1}), -INFINITY);
+    } else {
+      mask = torch::full({T, T}, -INFINITY, x.options()).triu(1).view({1, 1, T, T});
+    }
+    if (groups > 1) {
+      k = k.repeat_interleave(groups, 1);
+      v = v.repeat_interleave(groups, 1);
+    }
+    torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + mask;
+    torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v);
+    attn = attn.transpose(1, 2).reshape({B, T, c_.num_heads * hd});
+    torch::Tensor out = x + o_(attn);
+    h = RmsNorm(out, post_norm_, c_.rms_norm_eps);
+    return out + down_(torch::silu(gate_(h)) * up_(h));
+  }
+
+ private:
+  LlamaConfig c_;
+  torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, o_{nullptr};
+  torch::nn::Linear gate_{nullptr}, up_{nullptr}, down_{nullptr};
+  torch::Tensor input_norm_, post_norm_, q_norm_, k_norm_;
+};
+
+LlamaImpl::LlamaImpl(const LlamaConfig& c) : config_(c) {
+  TORCH_CHECK((c.explicit_head_dim > 0 || c.hidden_size % c.num_heads == 0) && c.num_kv_heads > 0 &&
+                  c.num_heads % c.num_kv_heads == 0 && c.head_dim() % 2 == 0,
+              "Llama config: hidden_size must divide into heads, heads into kv heads, and the head "
+              "size must be even");
+  embed_ = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  torch::nn::init::normal_(embed_->weight, 0.0, 0.02);
+  auto list = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    layers_.push_back(DecoderLayer(c));
+    list->push_back(layers_.back());
+  }
+  final_norm_ = register_parameter("norm", torch::ones({c.hidden_size}));
+  if (!c.tie_embeddings) {
+    lm_head_ = register_module(
+        "lm_head",
+        torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
+  }
+  const int64_t hd = c.head_dim();
+  torch::Tensor inv_freq =
+      1.0 / torch::pow(c.rope_theta, torch::arange(0, hd, 2, torch::kFloat64) / double(hd));
+  const RopeScaling& rs = c.rope_scaling;
+  if (rs.type == "linear") {
+    inv_freq = inv_freq / rs.factor;
+  } else if (rs.type == "llama3") {
+    // Hugging Face's _compute_llama3_parameters.
+    const double old_len = double(rs.original_max_positions);
+    const double low_wavelen = old_len / rs.low_freq_factor;
+    const double high_wavelen = old_len / rs.high_freq_factor;
+    torch::Tensor wavelen = 6.283185307179586 / inv_freq;
+    torch::Tensor scaled = torch::where(wavelen > low_wavelen, inv_freq / rs.factor, inv_freq);
+    torch::Tensor smooth =
+        (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+    torch::Tensor smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
+    torch::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+    inv_freq = torch::where(medium, smoothed, scaled);
+  } else {
+    TORCH_CHECK(rs.type.empty(), "unsupported rope_scaling type \"", rs.type,
+                "\" (supported: linear, llama3)");
+  }
+  torch::Tensor freqs = torch::outer(torch::arange(c.max_positions, torch::kFloat64), inv_freq);
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1);
+  cos_ = register_buffer("rope_cos", emb.cos().to(torch::kFloat32));
+  sin_ = register_buffer("rope_sin", emb.sin().to(torch::kFloat32));
+}
+
+torch::Tensor LlamaImpl::Logits(const torch::Tensor& hidden) {
+  torch::Tensor h = RmsNorm(hidden, final_norm_, config_.rms_norm_eps);
+  return lm_head_ ? lm_head_(h) : torch::matmul(h, embed_->weight.t());
+}
+
+torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
+  const int64_t T = ids.size(1);
+  TORCH_CHECK(T <= config_.max_positions, "sequence of ", T, " tokens exceeds the model's ",
+              config_.max_positions, " positions");
+  torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
+  torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
+  torch::Tensor x = embed_(ids);
+  for (auto& layer : layers_) x = layer->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+  return Logits(x);
+}
+
+KvCache LlamaImpl::NewCache(int64_t slots) const {
+  KvCache cache;
+  auto options = cos_.options();
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    cache.keys.push_back(torch::zeros(
+        {slots, config_.num_kv_heads, config_.max_positions, config_.head_dim()}, options));
+    cache.values.push_back(torch::zeros_like(cache.keys.back()));
+  }
+  return cache;
+}
+
+torch::Tensor LlamaImpl::Prefill(KvCache& cache, int64_t slot, const torch::Tensor& ids) {
+  const int64_t T = ids.size(1);
+  TORCH_CHECK(T <= config_.max_positions, "prompt of ", T, " tokens exceeds the model's ",
+              config_.max_positions, " positions");
+  torch::Tensor positions = torch::arange(T, torch::kLong).view({1, T});
+  torch::Tensor slots = torch::full({1}, slot, torch::kLong);
+  torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
+  torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
+  torch::Tensor x = embed_(ids);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->Forward(x, cos, sin, &cache.keys[i], &cache.values[i], slots, positions);
+  }
+  return Logits(x.index({0, T - 1}));
+}
+
+torch::Tensor LlamaImpl::DecodeStep(KvCache& cache, const torch::Tensor& tokens,
+                                    const torch::Tensor& slots, const torch::Tensor& positions) {
+  const int64_t A = tokens.size(0);
+  torch::Tensor cos = cos_.index_select(0, positions).view({A, 1, 1, -1});
+  torch::Tensor sin = sin_.index_select(0, positions).view({A, 1, 1, -1});
+  torch::Tensor x = embed_(tokens.view({A, 1}));
+  torch::Tensor pos = positions.view({A, 1});
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->Forward(x, cos, sin, &cache.keys[i], &cache.values[i], slots, pos);
+  }
+  return Logits(x.index({Slice(), 0}));
+}
+
+torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids) {
+  torch::Tensor logits = model->forward(ids.index({Slice(), Slice(0, -1)}));
+  torch::Tensor logp = torch::log_softmax(logits, -1);
+  return logp.gather(-1, ids.index({Slice(), Slice(1, torch::indexing::None)}).unsqueeze(-1))
+      .squeeze(-1);
+}
+
+torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
+                            const torch::Tensor& attention_mask) {
+  torch::Tensor lp = TokenLogprobs(model, ids);
+  torch::Tensor keep =
+      attention_mask.index({Slice(), Slice(1, torch::indexing::None)}).to(torch::kBool);
+  return lp.masked_fill(keep.logical_not(), 0.0);
+}
+
+}  // namespace crescent::model

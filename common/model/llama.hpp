@@ -1,0 +1,102 @@
+// The policy model: a decoder of the Llama architecture (RMSNorm, rotary
+// embeddings in the Hugging Face rotate-half convention, grouped-query
+// attention, SwiGLU, tied or untied embeddings) in LibTorch, and batched
+// generation with a KV cache allocated once per batch and continuous batching.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crescent::model {
+
+// Rotary scaling as in config.json's "rope_scaling": none, "linear" (positions
+// divided by factor) or "llama3" (Llama 3.1's frequency-dependent scaling).
+struct RopeScaling {
+  std::string type;  // "" (none), "linear", "llama3"
+  double factor = 1.0;
+  double low_freq_factor = 1.0;           // llama3 only
+  double high_freq_factor = 4.0;          // llama3 only
+  int64_t original_max_positions = 8192;  // llama3 only
+};
+
+// The architecture (a Llama, Qwen2 or Qwen3 decoder). Read from / written to a
+// Hugging Face config.json by ReadHfConfig / WriteHfConfig (pretrained.hpp).
+struct LlamaConfig {
+  std::string model_type = "llama";  // "llama", "qwen2", "qwen3"
+  int64_t vocab_size = 32;
+  int64_t hidden_size = 128;
+  int64_t intermediate_size = 352;
+  int64_t num_layers = 3;
+  int64_t num_heads = 4;
+  int64_t num_kv_heads = 2;
+  int64_t max_positions = 64;
+  double rope_theta = 10000.0;
+  double rms_norm_eps = 1e-5;
+  bool tie_embeddings = true;
+  int64_t explicit_head_dim = 0;  // config.json "head_dim"; 0: hidden_size / num_heads
+  bool attention_bias = false;    // bias on q/k/v projections (Qwen2)
+  bool qk_norm = false;           // RMSNorm of each head's q and k before rotary (Qwen3)
+  RopeScaling rope_scaling;
+  std::string torch_dtype = "float32";  // storage dtype written to config.json
+  int64_t bos_token_id = -1;            // -1: none
+  std::vector<int64_t> eos_token_ids;
+  int64_t head_dim() const {
+    return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_heads;
+  }
+};
+using ModelConfig = LlamaConfig;
+
+class DecoderLayerImpl;
+TORCH_MODULE(DecoderLayer);
+
+// Per-batch key/value storage: [slots, kv_heads, max_positions, head_dim] per
+// layer, allocated once.
+struct KvCache {
+  std::vector<torch::Tensor> keys, values;
+};
+
+class LlamaImpl : public torch::nn::Module {
+ public:
+  explicit LlamaImpl(const LlamaConfig& config);
+  const LlamaConfig& config() const { return config_; }
+
+  // Training / scoring: ids [B, T] from position 0, causal. Returns logits [B, T, V].
+  torch::Tensor forward(const torch::Tensor& ids);
+
+  KvCache NewCache(int64_t slots) const;
+  // Runs `ids` [1, T] of one sequence from position 0 into cache slot `slot`;
+  // returns the logits of the last position [V].
+  torch::Tensor Prefill(KvCache& cache, int64_t slot, const torch::Tensor& ids);
+  // One token per active slot: tokens [A], slots [A], positions [A] (where each
+  // token goes). Returns logits [A, V].
+  torch::Tensor DecodeStep(KvCache& cache, const torch::Tensor& tokens, const torch::Tensor& slots,
+                           const torch::Tensor& positions);
+
+ private:
+  LlamaConfig config_;
+  torch::nn::Embedding embed_{nullptr};
+  std::vector<DecoderLayer> layers_;
+  torch::Tensor final_norm_;
+  torch::nn::Linear lm_head_{nullptr};
+  torch::Tensor cos_, sin_;  // [max_positions, head_dim]
+  torch::Tensor Logits(const torch::Tensor& hidden);
+};
+TORCH_MODULE(Llama);
+using CausalLM = Llama;
+
+// Log-probs of `ids[:, t+1]` given `ids[:, :t+1]`: [B, T-1], with gradient.
+torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids);
+// The same for right-padded batches: `attention_mask` [B, T] is 1 on real
+// tokens and 0 on padding; entries whose target is padding are 0.
+torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
+                            const torch::Tensor& attention_mask);
+
+// Saves / loads a Hugging Face checkpoint (config.json + model.safetensors) in
+// `dir`: the same as SavePretrained / LoadPretrained in pretrained.hpp.
+void SaveModel(Llama& model, const std::string& dir);
+Llama LoadModel(const std::string& dir);
+
+}  // namespace crescent::model

@@ -1,0 +1,56 @@
+#include "common/model/policy.hpp"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "common/task/arithmetic.hpp"
+
+namespace crescent::model {
+
+Policy NewBuiltinPolicy(const config::Config& c) {
+  torch::manual_seed(static_cast<uint64_t>(c.sft.seed));
+  tok::CharTokenizer tokenizer(task::ArithmeticTask::Alphabet());
+  LlamaConfig lc;
+  lc.vocab_size = tokenizer.VocabSize();
+  lc.hidden_size = c.model.hidden_size;
+  lc.intermediate_size = c.model.intermediate_size;
+  lc.num_layers = c.model.layers;
+  lc.num_heads = c.model.heads;
+  lc.num_kv_heads = c.model.kv_heads;
+  lc.max_positions = c.model.max_sequence;
+  return {Llama(lc), tokenizer};
+}
+
+std::string InitialPolicyDir(const config::Config& c) {
+  return c.model.path.empty() ? c.run.dir + "/sft" : c.model.path;
+}
+
+Policy LoadPolicy(const std::string& dir) {
+  if (!std::filesystem::exists(dir + "/config.json")) {
+    throw std::runtime_error(dir + ": no policy checkpoint here (run `crescent sft CONFIG` first, "
+                                   "or set model.path)");
+  }
+  std::ifstream in(dir + "/alphabet.txt");
+  std::string alphabet;
+  if (!in || !std::getline(in, alphabet)) throw std::runtime_error(dir + "/alphabet.txt: cannot read");
+  return {LoadModel(dir), tok::CharTokenizer(alphabet)};
+}
+
+void SavePolicy(Policy& policy, const std::string& dir) {
+  SaveModel(policy.model, dir);
+  std::ofstream(dir + "/alphabet.txt") << policy.tokenizer.alphabet() << "\n";
+}
+
+void SetComputeThreads(int threads) {
+  torch::set_num_threads(threads);
+  // OpenBLAS keeps its own pool; LibTorch does not size it.
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    f(threads);
+  }
+}
+
+}  // namespace crescent::model

@@ -1,0 +1,77 @@
+#include "common/task/prompt_source.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "common/task/arithmetic.hpp"
+#include "common/util/log.hpp"
+
+namespace crescent::task {
+namespace {
+
+class FixedSource : public PromptSource {
+ public:
+  FixedSource(std::vector<Prompt> training, std::vector<Prompt> heldout)
+      : training_(std::move(training)), heldout_(std::move(heldout)) {}
+  const std::vector<Prompt>& Training() const override { return training_; }
+  const std::vector<Prompt>& Heldout() const override { return heldout_; }
+
+ private:
+  std::vector<Prompt> training_;
+  std::vector<Prompt> heldout_;
+};
+
+}  // namespace
+
+std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions& o) {
+  ArithmeticTask task(o.seed, o.min_level, o.max_level, o.heldout_size);
+  std::vector<Prompt> training, heldout;
+  for (const Problem& p : task.TrainingSet(o.seed, o.training_size))
+    training.push_back(AsPrompt(p));
+  for (const Problem& p : task.Heldout()) heldout.push_back(AsPrompt(p));
+  if (training.empty()) throw std::invalid_argument("arithmetic task: empty training set");
+  return std::make_unique<FixedSource>(std::move(training), std::move(heldout));
+}
+
+std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
+                                              const std::vector<std::string>& heldout_ids) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(StrCat(path, ": cannot open prompts file"));
+  const std::set<std::string> heldout_set(heldout_ids.begin(), heldout_ids.end());
+  std::vector<Prompt> training, heldout;
+  std::set<std::string> ids;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Prompt p;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (!j.is_object()) throw std::runtime_error("not a JSON object");
+      if (!j.contains("prompt") || !j["prompt"].is_string()) {
+        throw std::runtime_error("missing string \"prompt\"");
+      }
+      p.text = j["prompt"].get<std::string>();
+      if (!j.contains("id")) {
+        p.id = std::to_string(number);
+      } else {
+        p.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+      }
+      for (const auto& [key, value] : j.items()) {
+        if (key == "prompt" || key == "id") continue;
+        p.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+      }
+    } catch (const std::exception& e) {
+      throw std::runtime_error(StrCat(path, ":", number, ": ", e.what()));
+    }
+    if (!ids.insert(p.id).second) {
+      throw std::runtime_error(StrCat(path, ":", number, ": duplicate id \"", p.id, "\""));
+    }
+    (heldout_set.count(p.id) ? heldout : training).push_back(std::move(p));
+  }
+  if (training.empty()) throw std::runtime_error(StrCat(path, ": no training prompts"));
+  return std::make_unique<FixedSource>(std::move(training), std::move(heldout));
+}
+
+}  // namespace crescent::task

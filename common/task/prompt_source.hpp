@@ -1,0 +1,41 @@
+// Where prompts come from: the built-in task or a JSONL file, behind one
+// interface. A source holds a fixed training pool (what samplers draw from)
+// and a held-out set (possibly empty) that is never in the pool.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/task/prompt.hpp"
+
+namespace crescent::task {
+
+class PromptSource {
+ public:
+  virtual ~PromptSource() = default;
+  virtual const std::vector<Prompt>& Training() const = 0;
+  virtual const std::vector<Prompt>& Heldout() const = 0;
+};
+
+struct ArithmeticSourceOptions {
+  uint64_t seed = 0;
+  int min_level = 1;
+  int max_level = 5;
+  size_t heldout_size = 200;
+  size_t training_size = 5000;  // distinct training problems in the pool (at most)
+};
+
+// The built-in arithmetic task. Throws std::invalid_argument on bad options.
+std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions& options);
+
+// One JSON object per line: {"id": ..., "prompt": ..., "answer": ..., ...}.
+// "prompt" is required; "id" defaults to the line number; every other key
+// goes to metadata (strings as they are, other values as JSON text). Blank
+// lines are skipped. Throws std::runtime_error naming the file and line.
+// Lines whose id appears in `heldout_ids` form the held-out set.
+std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
+                                              const std::vector<std::string>& heldout_ids = {});
+
+}  // namespace crescent::task

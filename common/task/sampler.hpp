@@ -1,0 +1,45 @@
+// Prompt samplers (DESIGN.md, Sampling): they pick indices into a source's
+// training pool, deterministically from a seed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/task/prompt.hpp"
+
+namespace crescent::task {
+
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  // The index of the next prompt in the pool.
+  virtual size_t Next() = 0;
+  // The rewards' verdict on prompt `index`: the fraction of its samples that
+  // were correct (0..1). Only the prioritised sampler uses it.
+  virtual void Report(size_t index, double success_rate) {}
+};
+
+struct SamplerOptions {
+  std::string kind = "uniform";  // uniform | curriculum | prioritised
+  uint64_t seed = 0;
+  // curriculum: draws from the whole pool before drawing hard prompts only.
+  int64_t curriculum_warmup = 1000;
+  // curriculum: prompts whose metadata "difficulty" (a number) is >= this are
+  // hard; when unset (< 0), the highest difficulty in the pool.
+  double hard_difficulty = -1;
+  // prioritised: s_i starts here and moves by s_i += rate * (observed - s_i).
+  double initial_success = 0.5;
+  double success_rate_step = 0.1;
+  // prioritised: weight floor so that solved prompts keep a small chance.
+  double min_weight = 1e-3;
+};
+
+// Over `pool` (kept by reference: it must outlive the sampler). Throws
+// std::invalid_argument for an unknown kind, an empty pool, or a curriculum
+// whose prompts lack a numeric "difficulty".
+std::unique_ptr<Sampler> MakeSampler(const std::vector<Prompt>& pool,
+                                     const SamplerOptions& options);
+
+}  // namespace crescent::task

@@ -1,0 +1,71 @@
+#include "master/prompt_feed.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include "common/task/prompt_source.hpp"
+#include "common/task/sampler.hpp"
+#include "common/util/log.hpp"
+
+namespace crescent::master {
+namespace {
+
+// The configured source's training pool, drawn by the configured sampler.
+class SampledFeed : public PromptFeed {
+ public:
+  explicit SampledFeed(const config::Config& c) : source_(MakeSource(c)) {
+    task::SamplerOptions options;
+    options.kind = c.task.sampler;
+    options.seed = static_cast<uint64_t>(c.task.seed * 7919 + c.run.seed);
+    options.curriculum_warmup = c.task.curriculum_warmup;
+    try {
+      sampler_ = task::MakeSampler(source_->Training(), options);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(StrCat("task.sampler: ", e.what(), " (", c.Where("task.sampler"), ")"));
+    }
+    for (size_t i = 0; i < source_->Training().size(); ++i) index_[source_->Training()[i].id] = i;
+  }
+
+  std::vector<proto::Prompt> Draw(size_t n) override {
+    std::vector<proto::Prompt> out;
+    for (size_t i = 0; i < n; ++i) out.push_back(source_->Training()[sampler_->Next()]);
+    return out;
+  }
+
+  void Report(const std::string& prompt_id, double success_rate) override {
+    auto it = index_.find(prompt_id);
+    if (it != index_.end()) sampler_->Report(it->second, success_rate);
+  }
+
+  const std::vector<proto::Prompt>& Heldout() const override { return source_->Heldout(); }
+
+ private:
+  static std::unique_ptr<task::PromptSource> MakeSource(const config::Config& c) {
+    if (c.task.name == "jsonl") {
+      try {
+        return task::MakeJsonlSource(c.task.prompts_file);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ",
+                                        e.what()));
+      }
+    }
+    task::ArithmeticSourceOptions o;
+    o.seed = static_cast<uint64_t>(c.task.seed);
+    o.min_level = static_cast<int>(c.task.min_level);
+    o.max_level = static_cast<int>(c.task.max_level);
+    o.heldout_size = static_cast<size_t>(c.task.heldout_size);
+    return task::MakeArithmeticSource(o);
+  }
+
+  std::unique_ptr<task::PromptSource> source_;
+  std::unique_ptr<task::Sampler> sampler_;
+  std::map<std::string, size_t> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<PromptFeed> MakePromptFeed(const config::Config& config) {
+  return std::make_unique<SampledFeed>(config);
+}
+
+}  // namespace crescent::master

@@ -1,0 +1,25 @@
+// Where the master's prompts come from: the configured task's training
+// prompts, drawn by the configured sampler, and its held-out set.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+#include "common/proto/messages.hpp"
+
+namespace crescent::master {
+
+class PromptFeed {
+ public:
+  virtual ~PromptFeed() = default;
+  virtual std::vector<proto::Prompt> Draw(size_t n) = 0;
+  // The fraction of a prompt's samples that succeeded (for prioritised sampling).
+  virtual void Report(const std::string& prompt_id, double success_rate) = 0;
+  virtual const std::vector<proto::Prompt>& Heldout() const = 0;
+};
+
+std::unique_ptr<PromptFeed> MakePromptFeed(const config::Config& config);
+
+}  // namespace crescent::master

@@ -1,0 +1,99 @@
+#include "common/task/prompt_source.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "common/task/arithmetic.hpp"
+
+using namespace crescent::task;
+
+namespace {
+
+std::string WriteTemp(const std::string& content) {
+  char name[] = "/tmp/crescent_prompts_XXXXXX";
+  int fd = mkstemp(name);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(name) << content;
+  return name;
+}
+
+std::string LoadError(const std::string& content, std::string* path) {
+  *path = WriteTemp(content);
+  try {
+    MakeJsonlSource(*path);
+  } catch (const std::runtime_error& e) {
+    std::remove(path->c_str());
+    return e.what();
+  }
+  std::remove(path->c_str());
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the arithmetic source keeps held-out prompts out of training", "[task]") {
+  ArithmeticSourceOptions o;
+  o.seed = 4;
+  o.heldout_size = 200;
+  o.training_size = 2000;
+  auto source = MakeArithmeticSource(o);
+  REQUIRE(source->Heldout().size() == 200);
+  REQUIRE(source->Training().size() == 2000);
+  std::set<std::string> heldout;
+  for (const Prompt& p : source->Heldout()) heldout.insert(p.text);
+  for (const Prompt& p : source->Training()) {
+    CHECK(heldout.count(p.text) == 0);
+    CHECK(p.metadata.count("answer") == 1);
+    CHECK(p.metadata.count("difficulty") == 1);
+  }
+  auto again = MakeArithmeticSource(o);
+  CHECK(again->Training()[123].text == source->Training()[123].text);
+  o.min_level = 0;
+  CHECK_THROWS_AS(MakeArithmeticSource(o), std::invalid_argument);
+}
+
+TEST_CASE("JSONL prompts: id, prompt, metadata", "[task]") {
+  const std::string path = WriteTemp(
+      "{\"id\": \"a\", \"prompt\": \"2+2=\", \"answer\": \"4\", \"difficulty\": 1}\n"
+      "\n"
+      "{\"prompt\": \"what?\", \"tests\": [\"t1\", \"t2\"], \"domain\": \"code\"}\n"
+      "{\"id\": 7, \"prompt\": \"x\"}\n"
+      "{\"id\": \"h\", \"prompt\": \"held\", \"answer\": \"1\"}\n");
+  auto source = MakeJsonlSource(path, {"h"});
+  std::remove(path.c_str());
+  const auto& t = source->Training();
+  REQUIRE(t.size() == 3);
+  CHECK(t[0].id == "a");
+  CHECK(t[0].text == "2+2=");
+  CHECK(t[0].metadata.at("answer") == "4");
+  CHECK(t[0].metadata.at("difficulty") == "1");
+  CHECK(t[0].metadata.count("prompt") == 0);
+  CHECK(t[1].id == "3");  // line number
+  CHECK(t[1].metadata.at("tests") == "[\"t1\",\"t2\"]");
+  CHECK(t[1].metadata.at("domain") == "code");
+  CHECK(t[2].id == "7");
+  REQUIRE(source->Heldout().size() == 1);
+  CHECK(source->Heldout()[0].id == "h");
+}
+
+TEST_CASE("JSONL errors name the file and the line", "[task]") {
+  std::string path;
+  std::string e = LoadError("{\"prompt\": \"ok\"}\n{\"prompt\": oops}\n", &path);
+  CHECK(e.find(path + ":2:") != std::string::npos);
+  e = LoadError("{\"prompt\": \"ok\"}\n\n{\"answer\": \"1\"}\n", &path);
+  CHECK(e.find(path + ":3:") != std::string::npos);
+  CHECK(e.find("prompt") != std::string::npos);
+  e = LoadError("[1, 2]\n", &path);
+  CHECK(e.find(path + ":1:") != std::string::npos);
+  e = LoadError("{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"a\", \"prompt\": \"y\"}\n", &path);
+  CHECK(e.find(path + ":2: duplicate id") != std::string::npos);
+  e = LoadError("\n", &path);
+  CHECK(e.find("no training prompts") != std::string::npos);
+  CHECK_THROWS_WITH(MakeJsonlSource("/nonexistent/p.jsonl"),
+                    Catch::Contains("/nonexistent/p.jsonl"));
+}

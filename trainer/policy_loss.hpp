@@ -1,0 +1,34 @@
+// Policy losses over groups of k samples of one prompt (DESIGN.md, "Policy
+// optimisation").
+#pragma once
+
+#include <torch/torch.h>
+
+namespace crescent::trainer {
+
+// Kimi k1.5's online mirror-descent loss for one group, already divided by
+// 2*tau so that its negative gradient is the paper's update direction g:
+//
+//   L(theta) / (2 tau),  L = mean_j (r_j - rbar - tau * (logp_j - ref_logp_j))^2
+//
+// logp: [k] sequence log-probs log pi_theta(y_j|x) (with gradient);
+// ref_logp: [k] log pi_i(y_j|x), recomputed by the trainer at the start of the
+// iteration (no gradient); rewards: [k]. rbar is the group's mean reward.
+torch::Tensor KimiLoss(const torch::Tensor& logp, const torch::Tensor& ref_logp,
+                       const torch::Tensor& rewards, double tau);
+
+}  // namespace crescent::trainer
+
+namespace crescent::trainer {
+
+// REINFORCE with the group-mean baseline: -mean_j (r_j - rbar) * logp_j.
+torch::Tensor ReinforceLoss(const torch::Tensor& logp, const torch::Tensor& rewards);
+
+// GRPO for one group, per token: advantages A_j = (r_j - rbar) / (std(r) + 1e-6);
+// loss = -mean over the group's trained tokens of
+// min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A), ratio = exp(token_logp - behaviour_logp).
+// token_logp, behaviour_logp, mask: [k, T] (mask 1 where a token is trained).
+torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
+                       const torch::Tensor& mask, const torch::Tensor& rewards, double epsilon);
+
+}  // namespace crescent::trainer

@@ -1,0 +1,24 @@
+// One RL update of the policy from a batch of complete prompt groups.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+#include "common/model/llama.hpp"
+#include "common/proto/messages.hpp"
+#include "common/weights/weight_sync.hpp"
+
+namespace crescent::trainer {
+
+// Recomputes log pi_i of every response token with the current weights
+// (before any update), then takes `steps_per_iteration` optimizer steps on the
+// configured loss. `groups` are this trainer's share of `total_groups`; the
+// gradients of all trainers are summed through `gradients` (each weighted by
+// its share) before each step. Returns statistics (loss, grad_norm, ...).
+std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::TrainerSection& config,
+                                           const std::vector<proto::TrainGroup>& groups,
+                                           int64_t total_groups, weights::WeightSync& gradients);
+
+}  // namespace crescent::trainer
