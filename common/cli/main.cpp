@@ -13,6 +13,7 @@
 #include "common/cli/launch.hpp"
 #include "common/config/config.hpp"
 #include "common/model/bench.hpp"
+#include "replay/journal.hpp"
 #include "common/model/pretrained.hpp"
 #include "common/tokenizer/tokenizer.hpp"
 #include "common/util/log.hpp"
@@ -101,6 +102,7 @@ void Usage(std::ostream& out) {
          "                                       --decode: arrays in, strings out\n"
          "  model logits --model DIR            JSON id array in, logits per position out\n"
          "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
+         "  bench journal [...]                 replay journal appends and recovery vs raw I/O\n"
          "  config check|show [CONFIG] [--set key=value]...\n"
          "  config reference                    every key, its default and meaning\n";
 }
@@ -121,6 +123,9 @@ int main(int argc, char** argv) {
     if (command == "run") return RunCommand(args);
     if (command == "sft") return SftCommand(args);
     if (command == "tokenize") return tok::TokenizeCommand(args, std::cin, std::cout);
+    if (command == "bench" && !args.empty() && args[0] == "journal") {
+      return replay::JournalBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+    }
     if (command == "bench") return model::BenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {
       return model::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
