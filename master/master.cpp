@@ -18,7 +18,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using proto::Message;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Splits `items` into `parts` nearly equal consecutive runs.
 template <class T>
@@ -62,7 +64,8 @@ class Master {
     double after = before;
     for (int64_t it = 1; it <= iterations; ++it) {
       RunIteration(it);
-      if (it == iterations || (every > 0 && it % every == 0)) after = Evaluate(StrCat("iteration ", it));
+      if (it == iterations || (every > 0 && it % every == 0))
+        after = Evaluate(StrCat("iteration ", it));
     }
     if (!feed_->Heldout().empty()) {
       LogInfo("held-out accuracy: ", before, " before RL, ", after, " after ", iterations,
@@ -94,7 +97,8 @@ class Master {
         task.prompt = prompt;
         task.max_response_tokens = static_cast<int32_t>(rc.max_response_tokens);
         task.sampling = sampling;
-        task.sampling.seed = static_cast<uint64_t>(job_.config.run.seed) * 1000003u + task.trajectory_id;
+        task.sampling.seed =
+            static_cast<uint64_t>(job_.config.run.seed) * 1000003u + task.trajectory_id;
         tasks.push_back(std::move(task));
       }
     }
@@ -137,15 +141,17 @@ class Master {
     const double sync_s = Since(t0);
 
     const double n = std::max<double>(1, done.size());
-    nlohmann::json line = {{"iteration", iteration},
-                           {"policy_version", policy_version_},
-                           {"generated_with_policy_versions", generated_with_},
-                           {"samples_scored", scored},
-                           {"mean_reward", reward_sum / n},
-                           {"accuracy", correct / n},
-                           {"mean_response_length", length / n},
-                           {"tokens_per_s", gen_s > 0 ? tokens / gen_s : 0},
-                           {"seconds", {{"generate", gen_s}, {"score", score_s}, {"train", train_s}, {"sync", sync_s}}}};
+    nlohmann::json line = {
+        {"iteration", iteration},
+        {"policy_version", policy_version_},
+        {"generated_with_policy_versions", generated_with_},
+        {"samples_scored", scored},
+        {"mean_reward", reward_sum / n},
+        {"accuracy", correct / n},
+        {"mean_response_length", length / n},
+        {"tokens_per_s", gen_s > 0 ? tokens / gen_s : 0},
+        {"seconds",
+         {{"generate", gen_s}, {"score", score_s}, {"train", train_s}, {"sync", sync_s}}}};
     for (const auto& [k, v] : stats) line["train"][k] = v;
     metrics_ << line.dump() << "\n" << std::flush;
     char text[256];
@@ -176,10 +182,13 @@ class Master {
     double correct = 0;
     for (const auto& t : done) correct += t.score.correct;
     const double accuracy = correct / done.size();
-    metrics_ << nlohmann::json{{"eval", when}, {"policy_version", policy_version_},
-                               {"heldout_accuracy", accuracy}, {"problems", done.size()}}
+    metrics_ << nlohmann::json{{"eval", when},
+                               {"policy_version", policy_version_},
+                               {"heldout_accuracy", accuracy},
+                               {"problems", done.size()}}
                     .dump()
-             << "\n" << std::flush;
+             << "\n"
+             << std::flush;
     LogInfo("eval ", when, ": held-out accuracy ", accuracy, " (", done.size(), " problems, ",
             Since(t0), " s)");
     return accuracy;
@@ -192,7 +201,8 @@ class Master {
     auto shares = Split(std::move(tasks), workers.size());
     std::vector<std::pair<std::string, Message>> sends;
     for (size_t w = 0; w < workers.size(); ++w) {
-      sends.emplace_back(workers[w], proto::GenerateRequest{next_request_id_++, std::move(shares[w])});
+      sends.emplace_back(workers[w],
+                         proto::GenerateRequest{next_request_id_++, std::move(shares[w])});
     }
     std::vector<Trajectory> out;
     for (auto& result : Exchange<proto::GenerateResult>(sends)) {
@@ -225,7 +235,8 @@ class Master {
     auto shares = Split(std::move(items), services.size());
     std::vector<std::pair<std::string, Message>> sends;
     for (size_t w = 0; w < services.size(); ++w) {
-      sends.emplace_back(services[w], proto::ScoreRequest{next_request_id_++, std::move(shares[w])});
+      sends.emplace_back(services[w],
+                         proto::ScoreRequest{next_request_id_++, std::move(shares[w])});
     }
     size_t scored = 0;
     for (auto& result : Exchange<proto::ScoreResult>(sends)) {
@@ -271,8 +282,8 @@ class Master {
     }
     for (const auto& reply : Exchange<proto::WeightsSynced>(sends)) {
       if (reply.policy_version != version) {
-        throw std::runtime_error(StrCat("weight sync: a worker reports version ", reply.policy_version,
-                                        ", expected ", version));
+        throw std::runtime_error(StrCat("weight sync: a worker reports version ",
+                                        reply.policy_version, ", expected ", version));
       }
     }
     policy_version_ = version;
@@ -296,8 +307,8 @@ class Master {
         continue;
       }
       if (!reply->error.empty()) {
-        throw std::runtime_error(StrCat(Describe(in->peer), ": ", proto::MessageName(in->message),
-                                        ": ", reply->error));
+        throw std::runtime_error(
+            StrCat(Describe(in->peer), ": ", proto::MessageName(in->message), ": ", reply->error));
       }
       waiting.erase(in->peer);
       replies.push_back(std::move(*reply));
@@ -314,8 +325,8 @@ class Master {
     std::optional<net::Incoming> in = socket_.Receive(timeout);
     CheckLiveness();
     if (in && std::holds_alternative<proto::WorkerError>(in->message)) {
-      throw std::runtime_error(StrCat(Describe(in->peer), " failed: ",
-                                      std::get<proto::WorkerError>(in->message).what));
+      throw std::runtime_error(
+          StrCat(Describe(in->peer), " failed: ", std::get<proto::WorkerError>(in->message).what));
     }
     return in;
   }
@@ -340,9 +351,8 @@ class Master {
   }
 
   void WaitForHellos() {
-    const auto deadline =
-        Clock::now() + std::chrono::milliseconds(
-                           static_cast<int64_t>(job_.config.cluster.startup_timeout_s * 1000));
+    const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
+                                             job_.config.cluster.startup_timeout_s * 1000));
     std::set<std::string> waiting(peers_.begin(), peers_.end());
     while (!waiting.empty()) {
       if (Clock::now() > deadline) {

@@ -21,7 +21,8 @@ class SampledFeed : public PromptFeed {
     try {
       sampler_ = task::MakeSampler(source_->Training(), options);
     } catch (const std::exception& e) {
-      throw std::runtime_error(StrCat("task.sampler: ", e.what(), " (", c.Where("task.sampler"), ")"));
+      throw std::runtime_error(
+          StrCat("task.sampler: ", e.what(), " (", c.Where("task.sampler"), ")"));
     }
     for (size_t i = 0; i < source_->Training().size(); ++i) index_[source_->Training()[i].id] = i;
   }
@@ -45,8 +46,8 @@ class SampledFeed : public PromptFeed {
       try {
         return task::MakeJsonlSource(c.task.prompts_file);
       } catch (const std::exception& e) {
-        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ",
-                                        e.what()));
+        throw std::runtime_error(
+            StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
       }
     }
     task::ArithmeticSourceOptions o;

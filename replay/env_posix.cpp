@@ -94,9 +94,7 @@ class PosixEnv : public Env {
     ::close(fd);
     return out;
   }
-  bool FileExists(const std::string& path) override {
-    return ::access(path.c_str(), F_OK) == 0;
-  }
+  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
   std::vector<std::string> ListDir(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) ThrowErrno("opendir", dir);
@@ -137,8 +135,8 @@ class PosixEnv : public Env {
       ::close(fd);
       std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-      throw JournalIoError(StrCat("journal directory lock ", path, " is held by pid ", holder,
-                                  " (", std::strerror(err), ")"));
+      throw JournalIoError(StrCat("journal directory lock ", path, " is held by pid ", holder, " (",
+                                  std::strerror(err), ")"));
     }
     std::string pid = StrCat(::getpid(), "\n");
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

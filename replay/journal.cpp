@@ -19,8 +19,8 @@ using internal::ParseResult;
 using internal::SnapshotName;
 
 JournalCorruption::JournalCorruption(std::string file, uint64_t offset, const std::string& why)
-    : std::runtime_error(StrCat("journal corruption in ", file, " at byte offset ", offset, ": ",
-                                why)),
+    : std::runtime_error(
+          StrCat("journal corruption in ", file, " at byte offset ", offset, ": ", why)),
       file_(std::move(file)),
       offset_(offset) {}
 
@@ -153,11 +153,12 @@ class JournalImpl : public Journal {
     const auto* u = reinterpret_cast<const unsigned char*>(data.data()) + 8;
     uint64_t len = 0;
     for (int i = 7; i >= 0; --i) len = (len << 8) | u[i];
-    uint32_t stored = uint32_t(u[8]) | uint32_t(u[9]) << 8 | uint32_t(u[10]) << 16 |
-                      uint32_t(u[11]) << 24;
+    uint32_t stored =
+        uint32_t(u[8]) | uint32_t(u[9]) << 8 | uint32_t(u[10]) << 16 | uint32_t(u[11]) << 24;
     if (len != data.size() - kSnapshotHeaderSize)
-      throw JournalCorruption(path, 8, StrCat("snapshot length ", len, " but file holds ",
-                                              data.size() - kSnapshotHeaderSize, " bytes"));
+      throw JournalCorruption(path, 8,
+                              StrCat("snapshot length ", len, " but file holds ",
+                                     data.size() - kSnapshotHeaderSize, " bytes"));
     std::string_view payload(data.data() + kSnapshotHeaderSize, len);
     if (MaskCrc(Crc32c(0, payload.data(), payload.size())) != stored)
       throw JournalCorruption(path, kSnapshotHeaderSize, "snapshot CRC mismatch");
@@ -173,15 +174,14 @@ class JournalImpl : public Journal {
       ParseResult r = ParseRecord(data, offset, options_.max_record_bytes, &payload, &next);
       if (r != ParseResult::kOk) {
         if (!last)
-          throw JournalCorruption(path, offset,
-                                  StrCat(internal::ParseResultName(r),
-                                         " in a log segment that is not the last"));
+          throw JournalCorruption(
+              path, offset,
+              StrCat(internal::ParseResultName(r), " in a log segment that is not the last"));
         if (ValidRecordAfter(data, offset + 1, options_.max_record_bytes))
-          throw JournalCorruption(path, offset,
-                                  StrCat(internal::ParseResultName(r),
-                                         " followed by valid records"));
-        LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset,
-                " (", data.size() - offset, " bytes, ", internal::ParseResultName(r), ")");
+          throw JournalCorruption(
+              path, offset, StrCat(internal::ParseResultName(r), " followed by valid records"));
+        LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset, " (",
+                data.size() - offset, " bytes, ", internal::ParseResultName(r), ")");
         report->tail_truncated = true;
         report->truncated_file = path;
         report->truncated_offset = offset;
@@ -308,7 +308,8 @@ class JournalImpl : public Journal {
     last_sync_ = std::chrono::steady_clock::now();
     for (const std::string& name : env_->ListDir(dir_)) {
       uint64_t n;
-      if ((ParseNumbered(name, "log-", ".log", &n) || ParseNumbered(name, "snapshot-", ".snap", &n)) &&
+      if ((ParseNumbered(name, "log-", ".log", &n) ||
+           ParseNumbered(name, "snapshot-", ".snap", &n)) &&
           n < next)
         env_->Remove(Join(dir_, name));
     }
@@ -361,8 +362,7 @@ uint64_t ScanLogFile(Env* env, const std::string& path) {
     std::string_view payload;
     size_t next;
     ParseResult r = ParseRecord(data, offset, UINT32_MAX, &payload, &next);
-    if (r != ParseResult::kOk)
-      throw JournalCorruption(path, offset, internal::ParseResultName(r));
+    if (r != ParseResult::kOk) throw JournalCorruption(path, offset, internal::ParseResultName(r));
     offset = next;
     ++n;
   }

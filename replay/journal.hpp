@@ -62,11 +62,9 @@ class Env {
  public:
   virtual ~Env() = default;
   // Opens for append, creating the file if missing.
-  virtual std::unique_ptr<WritableFile> NewAppendableFile(
-      const std::string& path) = 0;
+  virtual std::unique_ptr<WritableFile> NewAppendableFile(const std::string& path) = 0;
   // Creates or truncates.
-  virtual std::unique_ptr<WritableFile> NewWritableFile(
-      const std::string& path) = 0;
+  virtual std::unique_ptr<WritableFile> NewWritableFile(const std::string& path) = 0;
   virtual std::string ReadFile(const std::string& path) = 0;
   virtual bool FileExists(const std::string& path) = 0;
   // Names (not paths) of the entries of dir, without "." and "..".
@@ -107,7 +105,7 @@ struct JournalOptions {
 };
 
 struct RecoveryReport {
-  std::string snapshot_file;   // empty when none
+  std::string snapshot_file;  // empty when none
   uint64_t records_replayed = 0;
   bool tail_truncated = false;
   std::string truncated_file;  // set when tail_truncated
@@ -117,8 +115,8 @@ struct RecoveryReport {
 };
 
 struct JournalStats {
-  uint64_t records = 0;     // appended since Open
-  uint64_t commits = 0;     // commit groups written
+  uint64_t records = 0;  // appended since Open
+  uint64_t commits = 0;  // commit groups written
   uint64_t fsyncs = 0;
   uint64_t log_number = 0;  // current segment
 };
@@ -128,8 +126,7 @@ class Journal {
   // Locks dir, recovers into sm, opens the log for append. sm must outlive
   // the Journal. Throws JournalCorruption / JournalIoError.
   static std::unique_ptr<Journal> Open(Env* env, const std::string& dir,
-                                       const JournalOptions& options,
-                                       StateMachine& sm,
+                                       const JournalOptions& options, StateMachine& sm,
                                        RecoveryReport* report = nullptr);
   virtual ~Journal() = default;
 
@@ -151,7 +148,6 @@ uint64_t ScanLogFile(Env* env, const std::string& path);
 
 // `crescent bench journal [--records N] [--bytes B] [--fsync every|never|ms]
 // [--dir D]`: appends/s and MB/s against raw writes, recovery against a scan.
-int JournalBenchCommand(const std::vector<std::string>& args,
-                        std::ostream& out);
+int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace crescent::replay

@@ -2,10 +2,10 @@
 // records with the same fsync policy, and recovery against a read-and-CRC scan.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iomanip>
-#include <algorithm>
 #include <random>
 
 #include "common/util/log.hpp"
@@ -146,13 +146,12 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
   out << "journal bench: " << records << " records of " << bytes << " B, fsync " << policy
       << ", dir " << dir << "\n";
   out << "  raw writes : " << records / raw_s << " rec/s, " << mb / raw_s << " MB/s\n";
-  out << "  journal    : " << records / journal_s << " appends/s, " << mb / journal_s
-      << " MB/s  (" << std::setprecision(0) << 100.0 * raw_s / journal_s
-      << "% of raw, target >= 50%)\n";
+  out << "  journal    : " << records / journal_s << " appends/s, " << mb / journal_s << " MB/s  ("
+      << std::setprecision(0) << 100.0 * raw_s / journal_s << "% of raw, target >= 50%)\n";
   out << std::setprecision(2);
   out << "  scan (read+CRC): " << scan_s * 1e3 << " ms for " << scanned << " records\n";
-  out << "  recovery       : " << recover_s * 1e3 << " ms for " << recovered.records
-      << " records (" << recover_s / scan_s << "x scan, target <= 3x)\n";
+  out << "  recovery       : " << recover_s * 1e3 << " ms for " << recovered.records << " records ("
+      << recover_s / scan_s << "x scan, target <= 3x)\n";
   const bool ok = recovered.records == records && scanned == records;
   if (!ok) out << "  MISMATCH: recovered " << recovered.records << " of " << records << "\n";
   for (const auto& name : env->ListDir(jdir)) env->Remove(jdir + "/" + name);

@@ -40,8 +40,8 @@ uint32_t Crc32c(uint32_t crc, const char* data, size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   crc = ~crc;
   while (n >= 8) {
-    uint32_t lo = crc ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
-                         uint32_t(p[3]) << 24);
+    uint32_t lo =
+        crc ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
     crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
           t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
     p += 8;
@@ -90,11 +90,16 @@ ParseResult ParseRecord(std::string_view file, size_t offset, uint32_t max_len,
 
 const char* ParseResultName(ParseResult r) {
   switch (r) {
-    case ParseResult::kOk: return "ok";
-    case ParseResult::kTruncated: return "truncated record";
-    case ParseResult::kBadLength: return "record length over the limit";
-    case ParseResult::kBadCrc: return "CRC mismatch";
-    case ParseResult::kBadType: return "unknown record type";
+    case ParseResult::kOk:
+      return "ok";
+    case ParseResult::kTruncated:
+      return "truncated record";
+    case ParseResult::kBadLength:
+      return "record length over the limit";
+    case ParseResult::kBadCrc:
+      return "CRC mismatch";
+    case ParseResult::kBadType:
+      return "unknown record type";
   }
   return "?";
 }

@@ -12,9 +12,12 @@ namespace {
 
 proto::FinishReason ToFinishReason(model::Finish f) {
   switch (f) {
-    case model::Finish::kStop: return proto::FinishReason::kStop;
-    case model::Finish::kLength: return proto::FinishReason::kLength;
-    case model::Finish::kBudget: return proto::FinishReason::kBudget;
+    case model::Finish::kStop:
+      return proto::FinishReason::kStop;
+    case model::Finish::kLength:
+      return proto::FinishReason::kLength;
+    case model::Finish::kBudget:
+      return proto::FinishReason::kBudget;
   }
   return proto::FinishReason::kStop;
 }

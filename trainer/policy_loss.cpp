@@ -5,9 +5,10 @@ namespace crescent::trainer {
 torch::Tensor KimiLoss(const torch::Tensor& logp, const torch::Tensor& ref_logp,
                        const torch::Tensor& rewards, double tau) {
   TORCH_CHECK(tau > 0, "KimiLoss: tau must be positive, got ", tau);
-  TORCH_CHECK(logp.dim() == 1 && logp.sizes() == ref_logp.sizes() && logp.sizes() == rewards.sizes(),
-              "KimiLoss: expected three [k] tensors, got ", logp.sizes(), ", ", ref_logp.sizes(),
-              ", ", rewards.sizes());
+  TORCH_CHECK(
+      logp.dim() == 1 && logp.sizes() == ref_logp.sizes() && logp.sizes() == rewards.sizes(),
+      "KimiLoss: expected three [k] tensors, got ", logp.sizes(), ", ", ref_logp.sizes(), ", ",
+      rewards.sizes());
   torch::Tensor advantage = rewards - rewards.mean();
   torch::Tensor residual = advantage - tau * (logp - ref_logp.detach());
   return residual.pow(2).mean() / (2 * tau);

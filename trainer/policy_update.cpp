@@ -75,11 +75,13 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
       for (auto [begin, end] : b.groups) {
         auto rows = Slice(begin, end);
         if (c.algorithm == "kimi") {
-          loss = loss + KimiLoss(seq.index({rows}), ref_seq.index({rows}), b.rewards.index({rows}), c.tau);
+          loss = loss +
+                 KimiLoss(seq.index({rows}), ref_seq.index({rows}), b.rewards.index({rows}), c.tau);
         } else if (c.algorithm == "reinforce") {
           loss = loss + ReinforceLoss(seq.index({rows}), b.rewards.index({rows}));
         } else {
-          loss = loss + GrpoLoss(tokens.index({rows}), b.behaviour.index({rows}) * b.mask.index({rows}),
+          loss = loss + GrpoLoss(tokens.index({rows}),
+                                 b.behaviour.index({rows}) * b.mask.index({rows}),
                                  b.mask.index({rows}), b.rewards.index({rows}), c.clip_epsilon);
         }
       }

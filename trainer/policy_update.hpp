@@ -17,7 +17,8 @@ namespace crescent::trainer {
 // configured loss. `groups` are this trainer's share of `total_groups`; the
 // gradients of all trainers are summed through `gradients` (each weighted by
 // its share) before each step. Returns statistics (loss, grad_norm, ...).
-std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::TrainerSection& config,
+std::map<std::string, double> UpdatePolicy(model::Llama& model,
+                                           const config::TrainerSection& config,
                                            const std::vector<proto::TrainGroup>& groups,
                                            int64_t total_groups, weights::WeightSync& gradients);
 

@@ -38,7 +38,8 @@ double RunSft(const config::Config& c) {
     torch::Tensor mask = torch::zeros({c.sft.batch_size, static_cast<int64_t>(width) - 1});
     for (size_t r = 0; r < rows.size(); ++r) {
       for (size_t t = 0; t < rows[r].size(); ++t) ids[r][t] = rows[r][t];
-      mask.index_put_({static_cast<int64_t>(r), Slice(prompt_lengths[r] - 1, rows[r].size() - 1)}, 1.0);
+      mask.index_put_({static_cast<int64_t>(r), Slice(prompt_lengths[r] - 1, rows[r].size() - 1)},
+                      1.0);
     }
     optimizer.zero_grad();
     torch::Tensor loss = -(model::TokenLogprobs(policy.model, ids) * mask).sum() / mask.sum();

@@ -18,30 +18,31 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
 
   int trainer_rank = 0;
   MPI_Comm_rank(trainers_comm, &trainer_rank);
-  const int code = net::ServeWorker(job, [&](const proto::Message& m) -> std::optional<proto::Message> {
-    auto t0 = std::chrono::steady_clock::now();
-    auto seconds = [&] {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    if (auto* request = std::get_if<proto::TrainRequest>(&m)) {
-      proto::TrainResult result;
-      result.request_id = request->request_id;
-      result.stats = UpdatePolicy(policy.model, job.config.trainer, request->groups,
-                                  request->total_groups, *gradients);
-      result.policy_version = request->new_policy_version;
-      result.seconds = seconds();
-      return result;
-    }
-    if (auto* sync = std::get_if<proto::SyncWeights>(&m)) {
-      proto::WeightsSynced reply;
-      reply.policy_version = weights->Broadcast(params, sync->policy_version);
-      version = reply.policy_version;
-      reply.seconds = seconds();
-      return reply;
-    }
-    LogWarn("unexpected ", proto::MessageName(m), " at policy version ", version, ": ignored");
-    return std::nullopt;
-  });
+  const int code =
+      net::ServeWorker(job, [&](const proto::Message& m) -> std::optional<proto::Message> {
+        auto t0 = std::chrono::steady_clock::now();
+        auto seconds = [&] {
+          return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
+        if (auto* request = std::get_if<proto::TrainRequest>(&m)) {
+          proto::TrainResult result;
+          result.request_id = request->request_id;
+          result.stats = UpdatePolicy(policy.model, job.config.trainer, request->groups,
+                                      request->total_groups, *gradients);
+          result.policy_version = request->new_policy_version;
+          result.seconds = seconds();
+          return result;
+        }
+        if (auto* sync = std::get_if<proto::SyncWeights>(&m)) {
+          proto::WeightsSynced reply;
+          reply.policy_version = weights->Broadcast(params, sync->policy_version);
+          version = reply.policy_version;
+          reply.seconds = seconds();
+          return reply;
+        }
+        LogWarn("unexpected ", proto::MessageName(m), " at policy version ", version, ": ignored");
+        return std::nullopt;
+      });
   if (code == 0 && trainer_rank == 0) {
     const std::string dir = job.config.run.dir + "/policy";
     model::SavePolicy(policy, dir);

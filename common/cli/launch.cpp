@@ -79,17 +79,18 @@ int RunWorkerRank(int argc, char** argv) {
     if (argc < 3) throw config::ConfigError("usage: crescent worker CONFIG [--set key=value]...");
     std::vector<std::string> overrides;
     for (int i = 3; i + 1 < argc; i += 2) {
-      if (std::string(argv[i]) != "--set") throw config::ConfigError(StrCat("unexpected argument ", argv[i]));
+      if (std::string(argv[i]) != "--set")
+        throw config::ConfigError(StrCat("unexpected argument ", argv[i]));
       overrides.push_back(argv[i + 1]);
     }
     job.config = config::LoadConfigFile(argv[2], overrides);
     job.roles = config::RankRoles(job.config.cluster);
     if (static_cast<int>(job.roles.size()) != session.size()) {
-      throw config::ConfigError(StrCat(
-          argv[2], ": the config asks for ", job.roles.size(), " ranks (1 master, ",
-          job.config.cluster.trainers, " trainers, ", job.config.cluster.rollout_workers,
-          " rollout workers, ", job.config.cluster.reward_services,
-          " reward services) but MPI started ", session.size()));
+      throw config::ConfigError(StrCat(argv[2], ": the config asks for ", job.roles.size(),
+                                       " ranks (1 master, ", job.config.cluster.trainers,
+                                       " trainers, ", job.config.cluster.rollout_workers,
+                                       " rollout workers, ", job.config.cluster.reward_services,
+                                       " reward services) but MPI started ", session.size()));
     }
     SetLogLevel(ParseLevel(job.config.run.log_level));
     SetLogIdentity(StrCat(config::RoleName(job.role()), "[", job.rank, "]@", host));
@@ -105,9 +106,9 @@ int RunWorkerRank(int argc, char** argv) {
     int master_rank = 0;
     while (job.roles[master_rank] != config::Role::kMaster) ++master_rank;
     if (job.role() == config::Role::kMaster) {
-      socket = std::make_unique<net::MasterSocket>(net::InterfaceAddress(job.config.cluster.interface),
-                                                   static_cast<int>(job.config.cluster.master_port),
-                                                   job.link_options());
+      socket = std::make_unique<net::MasterSocket>(
+          net::InterfaceAddress(job.config.cluster.interface),
+          static_cast<int>(job.config.cluster.master_port), job.link_options());
       LogInfo("listening on ", socket->endpoint());
     }
     job.master_endpoint = mpi::BroadcastString(socket ? socket->endpoint() : "", master_rank);
@@ -122,10 +123,18 @@ int RunWorkerRank(int argc, char** argv) {
 
     int code = 1;
     switch (job.role()) {
-      case config::Role::kMaster: code = master::RunMaster(job, *socket); break;
-      case config::Role::kTrainer: code = trainer::RunTrainerWorker(job, weights, trainers); break;
-      case config::Role::kRollout: code = rollout::RunRolloutWorker(job, weights); break;
-      case config::Role::kReward: code = reward::RunRewardWorker(job); break;
+      case config::Role::kMaster:
+        code = master::RunMaster(job, *socket);
+        break;
+      case config::Role::kTrainer:
+        code = trainer::RunTrainerWorker(job, weights, trainers);
+        break;
+      case config::Role::kRollout:
+        code = rollout::RunRolloutWorker(job, weights);
+        break;
+      case config::Role::kReward:
+        code = reward::RunRewardWorker(job);
+        break;
     }
     // A rank that cannot go on takes the job down rather than leave the
     // others waiting (MPI_Finalize would wait for them).

@@ -13,10 +13,10 @@
 #include "common/cli/launch.hpp"
 #include "common/config/config.hpp"
 #include "common/model/bench.hpp"
-#include "replay/journal.hpp"
 #include "common/model/pretrained.hpp"
 #include "common/tokenizer/tokenizer.hpp"
 #include "common/util/log.hpp"
+#include "replay/journal.hpp"
 #include "trainer/sft.hpp"
 
 namespace crescent {

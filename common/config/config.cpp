@@ -65,10 +65,14 @@ std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "nothing";
-    default: return Quote(node.Scalar());
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return Quote(node.Scalar());
   }
 }
 
@@ -112,9 +116,12 @@ bool ParseScalar(const YAML::Node& n, double* out) {
 bool ParseScalar(const YAML::Node& n, bool* out) {
   if (!n.IsScalar()) return false;
   const std::string& s = n.Scalar();
-  if (s == "true" || s == "yes" || s == "on") *out = true;
-  else if (s == "false" || s == "no" || s == "off") *out = false;
-  else return false;
+  if (s == "true" || s == "yes" || s == "on")
+    *out = true;
+  else if (s == "false" || s == "no" || s == "off")
+    *out = false;
+  else
+    return false;
   return true;
 }
 bool ParseScalar(const YAML::Node& n, std::string* out) {
@@ -188,7 +195,8 @@ class Parser {
     YAML::Node child;
     if (node_ && node_.IsMap() && node_[name]) {
       child = node_[name];
-      if (!child.IsMap() && !child.IsNull()) Fail(key, child, "expected a map of keys", Describe(child));
+      if (!child.IsMap() && !child.IsNull())
+        Fail(key, child, "expected a map of keys", Describe(child));
     }
     Parser sub(child, key, source_, overridden_, provenance_);
     section.Visit(sub);
@@ -207,8 +215,10 @@ class Parser {
         if (d < best) best = d, hint = known;
       }
       const std::string key = Join(prefix_, name.c_str());
-      throw ConfigError(StrCat(key, ": unknown key", hint.empty() ? "" : "; did you mean " + Join(prefix_, hint.c_str()) + "?",
-                               " (", Where(key, kv.first), ")"));
+      throw ConfigError(
+          StrCat(key, ": unknown key",
+                 hint.empty() ? "" : "; did you mean " + Join(prefix_, hint.c_str()) + "?", " (",
+                 Where(key, kv.first), ")"));
     }
   }
 
@@ -267,7 +277,8 @@ class Documenter {
   void Section(const char* name, S& section, const char* doc) {
     std::string saved = prefix_;
     prefix_ = Join(prefix_, name);
-    out_ << "\n## `" << prefix_ << "`\n\n" << doc << "\n\n| key | type | default | meaning |\n"
+    out_ << "\n## `" << prefix_ << "`\n\n"
+         << doc << "\n\n| key | type | default | meaning |\n"
          << "|---|---|---|---|\n";
     section.Visit(*this);
     prefix_ = saved;
@@ -313,7 +324,8 @@ void ApplyOverride(YAML::Node& root, const std::string& assignment, std::set<std
       node[parts[i]] = value;
       return;
     }
-    if (!node[parts[i]] || !node[parts[i]].IsMap()) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    if (!node[parts[i]] || !node[parts[i]].IsMap())
+      node[parts[i]] = YAML::Node(YAML::NodeType::Map);
     set(node[parts[i]], i + 1);
   };
   if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
@@ -378,10 +390,10 @@ void ClusterSection::Visit(V& v) {
           Positive());
   v.Field("max_message_mb", max_message_mb, "Largest message accepted on a socket, in MiB.",
           AtLeast(1));
-  v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.",
-          NonEmpty());
+  v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.", NonEmpty());
   v.Field("mpirun_args", mpirun_args, "Extra arguments for mpirun (e.g. [--mca, btl, tcp,self]).");
-  v.Field("hostfile", hostfile, "An Open MPI hostfile for multi-machine runs; empty: this machine.");
+  v.Field("hostfile", hostfile,
+          "An Open MPI hostfile for multi-machine runs; empty: this machine.");
 }
 
 template <class V>
@@ -417,15 +429,20 @@ void TaskSection::Visit(V& v) {
           "JSONL prompts, one {\"id\", \"prompt\", \"answer\", ...} per line (task.name: jsonl).");
   v.Field("seed", seed, "Seed of the built-in task's problems and of prompt sampling.");
   v.Field("min_level", min_level, "Built-in task: easiest difficulty level.", AtLeast(1));
-  v.Field("max_level", max_level, "Built-in task: hardest difficulty level (1: a+b one digit each, 2: two digits plus one, 3: two digits each, 4: a-b, 5: a*b).", AtLeast(1));
+  v.Field("max_level", max_level,
+          "Built-in task: hardest difficulty level (1: a+b one digit each, 2: two digits plus one, "
+          "3: two digits each, 4: a-b, 5: a*b).",
+          AtLeast(1));
   v.Field("heldout_size", heldout_size,
           "Held-out problems, never trained on, for accuracy before, during and after RL.",
           AtLeast(0));
-  v.Field("sampler", sampler,
-          "Prompt sampling: uniform, curriculum (easy to hard) or prioritised (by 1 - success rate).",
-          OneOf({"uniform", "curriculum", "prioritised"}));
+  v.Field(
+      "sampler", sampler,
+      "Prompt sampling: uniform, curriculum (easy to hard) or prioritised (by 1 - success rate).",
+      OneOf({"uniform", "curriculum", "prioritised"}));
   v.Field("curriculum_warmup", curriculum_warmup,
-          "Curriculum: prompts drawn from the whole set before drawing hard ones only.", AtLeast(0));
+          "Curriculum: prompts drawn from the whole set before drawing hard ones only.",
+          AtLeast(0));
 }
 
 template <class V>
@@ -506,10 +523,14 @@ std::string Config::Where(const std::string& key) const {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kMaster: return "master";
-    case Role::kTrainer: return "trainer";
-    case Role::kRollout: return "rollout";
-    case Role::kReward: return "reward";
+    case Role::kMaster:
+      return "master";
+    case Role::kTrainer:
+      return "trainer";
+    case Role::kRollout:
+      return "rollout";
+    case Role::kReward:
+      return "reward";
   }
   return "?";
 }

@@ -91,7 +91,7 @@ struct SftSection {
 };
 
 struct RolloutSection {
-  int64_t samples_per_prompt = 8;   // k
+  int64_t samples_per_prompt = 8;  // k
   int64_t max_response_tokens = 8;
   double temperature = 1.0;
   int64_t top_k = 0;
@@ -105,12 +105,12 @@ struct TrainerSection {
   std::string algorithm = "kimi";  // kimi, grpo, reinforce
   double tau = 0.5;
   double lr = 3e-4;
-  int64_t groups_per_step = 16;    // B: complete prompt groups per training step
+  int64_t groups_per_step = 16;  // B: complete prompt groups per training step
   int64_t steps_per_iteration = 1;
   bool reset_optimizer = true;
   double grad_clip = 1.0;
-  double clip_epsilon = 0.2;       // grpo
-  double kl_coef = 0.0;            // grpo
+  double clip_epsilon = 0.2;  // grpo
+  double kl_coef = 0.0;       // grpo
   template <class V>
   void Visit(V& v);
 };

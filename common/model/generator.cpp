@@ -34,7 +34,8 @@ std::pair<int64_t, float> Choose(const float* logits, int64_t vocab, const Gener
   std::iota(order.begin(), order.end(), 0);
   int64_t keep = vocab;
   if (r.top_k > 0 || r.top_p < 1.0f) {
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
     if (r.top_k > 0) keep = std::min<int64_t>(keep, r.top_k);
     if (r.top_p < 1.0f) {
       double mass = 0;
@@ -67,7 +68,8 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
   std::vector<GenerationResult> results(requests.size());
   KvCache cache = model->NewCache(std::min<int64_t>(slots, std::max<size_t>(requests.size(), 1)));
   std::vector<int64_t> free_slots;
-  for (int64_t s = static_cast<int64_t>(cache.keys[0].size(0)) - 1; s >= 0; --s) free_slots.push_back(s);
+  for (int64_t s = static_cast<int64_t>(cache.keys[0].size(0)) - 1; s >= 0; --s)
+    free_slots.push_back(s);
   std::vector<Active> active;
   std::vector<double> scratch;
   size_t next = 0;
@@ -122,11 +124,12 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
       slot_ids[i] = active[i].slot;
       positions[i] = active[i].position;
     }
-    torch::Tensor logits =
-        model->DecodeStep(cache, torch::tensor(tokens, torch::kLong), torch::tensor(slot_ids, torch::kLong),
-                          torch::tensor(positions, torch::kLong))
-            .to(torch::kFloat32)
-            .contiguous();
+    torch::Tensor logits = model
+                               ->DecodeStep(cache, torch::tensor(tokens, torch::kLong),
+                                            torch::tensor(slot_ids, torch::kLong),
+                                            torch::tensor(positions, torch::kLong))
+                               .to(torch::kFloat32)
+                               .contiguous();
     const float* rows = logits.data_ptr<float>();
     std::vector<Active> still;
     for (int64_t i = 0; i < A; ++i) {

@@ -30,12 +30,14 @@ std::string InitialPolicyDir(const config::Config& c) {
 
 Policy LoadPolicy(const std::string& dir) {
   if (!std::filesystem::exists(dir + "/config.json")) {
-    throw std::runtime_error(dir + ": no policy checkpoint here (run `crescent sft CONFIG` first, "
-                                   "or set model.path)");
+    throw std::runtime_error(dir +
+                             ": no policy checkpoint here (run `crescent sft CONFIG` first, "
+                             "or set model.path)");
   }
   std::ifstream in(dir + "/alphabet.txt");
   std::string alphabet;
-  if (!in || !std::getline(in, alphabet)) throw std::runtime_error(dir + "/alphabet.txt: cannot read");
+  if (!in || !std::getline(in, alphabet))
+    throw std::runtime_error(dir + "/alphabet.txt: cannot read");
   return {LoadModel(dir), tok::CharTokenizer(alphabet)};
 }
 

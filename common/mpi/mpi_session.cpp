@@ -19,8 +19,8 @@ void ThrowMpiError(int code, const char* call, const char* file, int line) {
   if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  throw std::runtime_error(StrCat(call, " failed at ", file, ":", line, " on rank ", rank,
-                                  " host ", host, " pid ", getpid(), ": ", text));
+  throw std::runtime_error(StrCat(call, " failed at ", file, ":", line, " on rank ", rank, " host ",
+                                  host, " pid ", getpid(), ": ", text));
 }
 
 MpiSession::MpiSession(int* argc, char*** argv) {
@@ -52,7 +52,8 @@ std::string BroadcastString(const std::string& value, int root, MPI_Comm comm) {
   CRESCENT_MPI_CHECK(MPI_Ibcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm, &request));
   WaitSleeping(&request);
   std::string out = rank == root ? value : std::string(length, '\0');
-  CRESCENT_MPI_CHECK(MPI_Ibcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm, &request));
+  CRESCENT_MPI_CHECK(
+      MPI_Ibcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm, &request));
   WaitSleeping(&request);
   return out;
 }
@@ -63,7 +64,8 @@ std::vector<std::string> AllGatherStrings(const std::string& value, MPI_Comm com
   int length = static_cast<int>(value.size());
   std::vector<int> lengths(size);
   MPI_Request request;
-  CRESCENT_MPI_CHECK(MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm, &request));
+  CRESCENT_MPI_CHECK(
+      MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm, &request));
   WaitSleeping(&request);
   std::vector<int> offsets(size, 0);
   for (int i = 1; i < size; ++i) offsets[i] = offsets[i - 1] + lengths[i - 1];

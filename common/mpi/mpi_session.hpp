@@ -14,10 +14,10 @@ namespace crescent::mpi {
 
 [[noreturn]] void ThrowMpiError(int code, const char* call, const char* file, int line);
 
-#define CRESCENT_MPI_CHECK(call)                                                  \
-  do {                                                                            \
-    int crescent_mpi_rc_ = (call);                                                \
-    if (crescent_mpi_rc_ != MPI_SUCCESS)                                          \
+#define CRESCENT_MPI_CHECK(call)                                                   \
+  do {                                                                             \
+    int crescent_mpi_rc_ = (call);                                                 \
+    if (crescent_mpi_rc_ != MPI_SUCCESS)                                           \
       ::crescent::mpi::ThrowMpiError(crescent_mpi_rc_, #call, __FILE__, __LINE__); \
   } while (0)
 

@@ -9,10 +9,18 @@ namespace crescent::net {
 std::string JobContext::Describe(int r) const {
   const char* kind = "";
   switch (roles[r]) {
-    case config::Role::kMaster: kind = "master"; break;
-    case config::Role::kTrainer: kind = "trainer"; break;
-    case config::Role::kRollout: kind = "rollout worker"; break;
-    case config::Role::kReward: kind = "reward service"; break;
+    case config::Role::kMaster:
+      kind = "master";
+      break;
+    case config::Role::kTrainer:
+      kind = "trainer";
+      break;
+    case config::Role::kRollout:
+      kind = "rollout worker";
+      break;
+    case config::Role::kReward:
+      kind = "reward service";
+      break;
   }
   return StrCat(kind, " rank ", r, " on host ", hosts[r]);
 }

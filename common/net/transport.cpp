@@ -94,8 +94,8 @@ MasterSocket::MasterSocket(const std::string& address, int port, const LinkOptio
   try {
     impl_->router.bind(bind);
   } catch (const zmq::error_t& e) {
-    throw std::runtime_error(StrCat("master cannot bind ", bind, " on host ", HostName(), ": ",
-                                    e.what()));
+    throw std::runtime_error(
+        StrCat("master cannot bind ", bind, " on host ", HostName(), ": ", e.what()));
   }
   impl_->endpoint = impl_->router.get(zmq::sockopt::last_endpoint);
 }
@@ -241,7 +241,8 @@ void WorkerLink::Impl::Serve(zmq::socket_t dealer, zmq::socket_t relay, std::str
     if (items[0].revents & ZMQ_POLLIN) {
       zmq::message_t frame;
       while (dealer.recv(frame, zmq::recv_flags::dontwait)) {
-        proto::Decoded decoded = proto::Decode(frame.data(), frame.size(), options.max_payload_bytes);
+        proto::Decoded decoded =
+            proto::Decode(frame.data(), frame.size(), options.max_payload_bytes);
         if (!decoded.message) {
           LogWarn("dropped a frame from the master: ", decoded.error);
           continue;

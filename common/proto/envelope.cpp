@@ -38,19 +38,23 @@ bool DecodeAs(uint16_t type, WireInputArchive& in, std::optional<Message>* out) 
 
 const char* FinishReasonName(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kRepeat: return "repeat";
-    case FinishReason::kBudget: return "budget";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kRepeat:
+      return "repeat";
+    case FinishReason::kBudget:
+      return "budget";
   }
   return "unknown";
 }
 
 const char* MessageName(const Message& message) {
-  static const char* const kNames[] = {"Hello",        "Heartbeat",    "Shutdown",
+  static const char* const kNames[] = {"Hello",        "Heartbeat",       "Shutdown",
                                        "WorkerError",  "GenerateRequest", "GenerateResult",
-                                       "ScoreRequest", "ScoreResult",  "TrainRequest",
-                                       "TrainResult",  "SyncWeights",  "WeightsSynced"};
+                                       "ScoreRequest", "ScoreResult",     "TrainRequest",
+                                       "TrainResult",  "SyncWeights",     "WeightsSynced"};
   static_assert(sizeof kNames / sizeof kNames[0] == std::variant_size_v<Message>);
   return kNames[message.index()];
 }
@@ -76,7 +80,8 @@ std::string Encode(const Message& message) {
 
 Decoded Decode(const void* data, size_t size, size_t max_payload) {
   const auto* p = static_cast<const unsigned char*>(data);
-  if (size < kHeaderSize) return {std::nullopt, StrCat("frame of ", size, " bytes is shorter than a header")};
+  if (size < kHeaderSize)
+    return {std::nullopt, StrCat("frame of ", size, " bytes is shorter than a header")};
   if (Get<uint32_t>(p) != kMagic) return {std::nullopt, "bad magic: not a crescent frame"};
   const uint16_t version = Get<uint16_t>(p + 4);
   if (version != kProtocolVersion) {
@@ -86,11 +91,12 @@ Decoded Decode(const void* data, size_t size, size_t max_payload) {
   const uint16_t type = Get<uint16_t>(p + 6);
   const uint32_t length = Get<uint32_t>(p + 8);
   if (length > max_payload) {
-    return {std::nullopt, StrCat("payload of ", length, " bytes exceeds the limit of ", max_payload)};
+    return {std::nullopt,
+            StrCat("payload of ", length, " bytes exceeds the limit of ", max_payload)};
   }
   if (length != size - kHeaderSize) {
-    return {std::nullopt, StrCat("header says ", length, " payload bytes, frame has ",
-                                 size - kHeaderSize)};
+    return {std::nullopt,
+            StrCat("header says ", length, " payload bytes, frame has ", size - kHeaderSize)};
   }
   Decoded result;
   try {
@@ -99,7 +105,8 @@ Decoded Decode(const void* data, size_t size, size_t max_payload) {
       return {std::nullopt, StrCat("unknown message type ", type)};
     }
     if (in.Remaining() != 0) {
-      return {std::nullopt, StrCat("type ", type, ": ", in.Remaining(), " bytes left after the message")};
+      return {std::nullopt,
+              StrCat("type ", type, ": ", in.Remaining(), " bytes left after the message")};
     }
   } catch (const std::exception& e) {  // DecodeError, or bad_alloc / length_error
     return {std::nullopt, StrCat("type ", type, ": ", e.what())};

@@ -9,7 +9,6 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -57,7 +56,9 @@ struct Hello {
   std::string host;
   int32_t pid = 0;
   template <class A>
-  void serialize(A& a) { a(role, rank, host, pid); }
+  void serialize(A& a) {
+    a(role, rank, host, pid);
+  }
 };
 
 // Both ways, every cluster.heartbeat_interval_s.
@@ -65,7 +66,9 @@ struct Heartbeat {
   static constexpr MessageType kType = MessageType::kHeartbeat;
   uint64_t sequence = 0;
   template <class A>
-  void serialize(A& a) { a(sequence); }
+  void serialize(A& a) {
+    a(sequence);
+  }
 };
 
 // Master -> worker: finish and exit.
@@ -73,7 +76,9 @@ struct Shutdown {
   static constexpr MessageType kType = MessageType::kShutdown;
   std::string reason;
   template <class A>
-  void serialize(A& a) { a(reason); }
+  void serialize(A& a) {
+    a(reason);
+  }
 };
 
 // Worker -> master: the worker cannot go on (it exits after sending this).
@@ -81,7 +86,9 @@ struct WorkerError {
   static constexpr MessageType kType = MessageType::kWorkerError;
   std::string what;
   template <class A>
-  void serialize(A& a) { a(what); }
+  void serialize(A& a) {
+    a(what);
+  }
 };
 
 // ---- rollout ----------------------------------------------------------------
@@ -92,11 +99,13 @@ using Prompt = task::Prompt;
 
 struct SamplingParams {
   float temperature = 1.0f;
-  int32_t top_k = 0;    // 0: off
-  float top_p = 1.0f;   // 1: off
+  int32_t top_k = 0;   // 0: off
+  float top_p = 1.0f;  // 1: off
   uint64_t seed = 0;
   template <class A>
-  void serialize(A& a) { a(temperature, top_k, top_p, seed); }
+  void serialize(A& a) {
+    a(temperature, top_k, top_p, seed);
+  }
 };
 
 enum class FinishReason : uint8_t { kStop = 0, kLength = 1, kRepeat = 2, kBudget = 3 };
@@ -106,12 +115,14 @@ const char* FinishReasonName(FinishReason reason);
 struct GenerationTask {
   uint64_t trajectory_id = 0;
   Prompt prompt;
-  std::vector<int32_t> prefix;  // response tokens generated earlier, to continue from
+  std::vector<int32_t> prefix;      // response tokens generated earlier, to continue from
   int32_t max_response_tokens = 0;  // length limit of the whole response
   int32_t budget = 0;               // new tokens allowed in this request; 0: no budget
   SamplingParams sampling;
   template <class A>
-  void serialize(A& a) { a(trajectory_id, prompt, prefix, max_response_tokens, budget, sampling); }
+  void serialize(A& a) {
+    a(trajectory_id, prompt, prefix, max_response_tokens, budget, sampling);
+  }
 };
 
 struct GenerateRequest {
@@ -119,15 +130,17 @@ struct GenerateRequest {
   uint64_t request_id = 0;
   std::vector<GenerationTask> tasks;
   template <class A>
-  void serialize(A& a) { a(request_id, tasks); }
+  void serialize(A& a) {
+    a(request_id, tasks);
+  }
 };
 
 struct Sample {
   uint64_t trajectory_id = 0;
   std::vector<int32_t> prompt_tokens;
-  std::vector<int32_t> tokens;     // new response tokens of this request
-  std::vector<float> logprobs;     // one per token, under `policy_version`
-  std::string text;                // decoded whole response (prefix included)
+  std::vector<int32_t> tokens;  // new response tokens of this request
+  std::vector<float> logprobs;  // one per token, under `policy_version`
+  std::string text;             // decoded whole response (prefix included)
   FinishReason finish_reason = FinishReason::kStop;
   PolicyVersion policy_version = 0;
   template <class A>
@@ -144,7 +157,9 @@ struct GenerateResult {
   double seconds = 0;
   std::string error;  // non-empty: the request failed, samples are absent
   template <class A>
-  void serialize(A& a) { a(request_id, policy_version, samples, seconds, error); }
+  void serialize(A& a) {
+    a(request_id, policy_version, samples, seconds, error);
+  }
 };
 
 // ---- reward -----------------------------------------------------------------
@@ -154,7 +169,9 @@ struct ScoreItem {
   Prompt prompt;
   std::string response;
   template <class A>
-  void serialize(A& a) { a(trajectory_id, prompt, response); }
+  void serialize(A& a) {
+    a(trajectory_id, prompt, response);
+  }
 };
 
 struct ScoreRequest {
@@ -162,7 +179,9 @@ struct ScoreRequest {
   uint64_t request_id = 0;
   std::vector<ScoreItem> items;
   template <class A>
-  void serialize(A& a) { a(request_id, items); }
+  void serialize(A& a) {
+    a(request_id, items);
+  }
 };
 
 struct Score {
@@ -171,7 +190,9 @@ struct Score {
   bool correct = false;
   std::string error;  // why the reward function failed on this sample, if it did
   template <class A>
-  void serialize(A& a) { a(trajectory_id, reward, correct, error); }
+  void serialize(A& a) {
+    a(trajectory_id, reward, correct, error);
+  }
 };
 
 struct ScoreResult {
@@ -181,7 +202,9 @@ struct ScoreResult {
   double seconds = 0;
   std::string error;
   template <class A>
-  void serialize(A& a) { a(request_id, scores, seconds, error); }
+  void serialize(A& a) {
+    a(request_id, scores, seconds, error);
+  }
 };
 
 // ---- training ---------------------------------------------------------------
@@ -204,7 +227,9 @@ struct TrainGroup {
   std::string prompt_id;
   std::vector<TrainSample> samples;
   template <class A>
-  void serialize(A& a) { a(prompt_id, samples); }
+  void serialize(A& a) {
+    a(prompt_id, samples);
+  }
 };
 
 struct TrainRequest {
@@ -212,10 +237,12 @@ struct TrainRequest {
   uint64_t request_id = 0;
   int64_t iteration = 0;
   PolicyVersion new_policy_version = 0;  // the version the updated weights will carry
-  int64_t total_groups = 0;  // over all trainers: each weights its loss by its share
+  int64_t total_groups = 0;              // over all trainers: each weights its loss by its share
   std::vector<TrainGroup> groups;
   template <class A>
-  void serialize(A& a) { a(request_id, iteration, new_policy_version, total_groups, groups); }
+  void serialize(A& a) {
+    a(request_id, iteration, new_policy_version, total_groups, groups);
+  }
 };
 
 struct TrainResult {
@@ -226,7 +253,9 @@ struct TrainResult {
   double seconds = 0;
   std::string error;
   template <class A>
-  void serialize(A& a) { a(request_id, policy_version, stats, seconds, error); }
+  void serialize(A& a) {
+    a(request_id, policy_version, stats, seconds, error);
+  }
 };
 
 // Master -> trainers and rollout workers: enter the weight broadcast for
@@ -235,7 +264,9 @@ struct SyncWeights {
   static constexpr MessageType kType = MessageType::kSyncWeights;
   PolicyVersion policy_version = 0;
   template <class A>
-  void serialize(A& a) { a(policy_version); }
+  void serialize(A& a) {
+    a(policy_version);
+  }
 };
 
 struct WeightsSynced {
@@ -244,12 +275,14 @@ struct WeightsSynced {
   double seconds = 0;
   std::string error;
   template <class A>
-  void serialize(A& a) { a(policy_version, seconds, error); }
+  void serialize(A& a) {
+    a(policy_version, seconds, error);
+  }
 };
 
-using Message = std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest,
-                             GenerateResult, ScoreRequest, ScoreResult, TrainRequest, TrainResult,
-                             SyncWeights, WeightsSynced>;
+using Message =
+    std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest, GenerateResult,
+                 ScoreRequest, ScoreResult, TrainRequest, TrainResult, SyncWeights, WeightsSynced>;
 
 const char* MessageName(const Message& message);
 

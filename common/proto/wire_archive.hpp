@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>

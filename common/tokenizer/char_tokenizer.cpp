@@ -8,7 +8,8 @@ CharTokenizer::CharTokenizer(std::string alphabet) : alphabet_(std::move(alphabe
   for (auto& i : index_) i = -1;
   for (size_t i = 0; i < alphabet_.size(); ++i) {
     unsigned char c = alphabet_[i];
-    if (index_[c] >= 0) throw std::invalid_argument(std::string("alphabet repeats '") + char(c) + "'");
+    if (index_[c] >= 0)
+      throw std::invalid_argument(std::string("alphabet repeats '") + char(c) + "'");
     index_[c] = static_cast<int64_t>(i) + 2;
   }
 }

@@ -32,13 +32,21 @@ void Log(LogLevel level, const Args&... args) {
   LogLine(level, os.str());
 }
 template <class... Args>
-void LogInfo(const Args&... args) { Log(LogLevel::kInfo, args...); }
+void LogInfo(const Args&... args) {
+  Log(LogLevel::kInfo, args...);
+}
 template <class... Args>
-void LogWarn(const Args&... args) { Log(LogLevel::kWarn, args...); }
+void LogWarn(const Args&... args) {
+  Log(LogLevel::kWarn, args...);
+}
 template <class... Args>
-void LogError(const Args&... args) { Log(LogLevel::kError, args...); }
+void LogError(const Args&... args) {
+  Log(LogLevel::kError, args...);
+}
 template <class... Args>
-void LogDebug(const Args&... args) { Log(LogLevel::kDebug, args...); }
+void LogDebug(const Args&... args) {
+  Log(LogLevel::kDebug, args...);
+}
 
 // Concatenates its arguments with operator<<.
 template <class... Args>

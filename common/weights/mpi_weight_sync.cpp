@@ -52,8 +52,9 @@ class MpiWeightSync : public WeightSync {
     if (size == 1) return;
     torch::Tensor buffer = Flatten(tensors).to(torch::kFloat32);
     MPI_Request request;
-    CRESCENT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buffer.data_ptr(), static_cast<int>(buffer.numel()),
-                                      MPI_FLOAT, MPI_SUM, comm_, &request));
+    CRESCENT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buffer.data_ptr(),
+                                      static_cast<int>(buffer.numel()), MPI_FLOAT, MPI_SUM, comm_,
+                                      &request));
     mpi::WaitSleeping(&request);
     Unflatten(buffer, tensors);
   }

@@ -16,28 +16,33 @@ namespace crescent::weights {
 #ifdef CRESCENT_WITH_NCCL
 namespace {
 
-#define CRESCENT_NCCL_CHECK(call)                                                         \
-  do {                                                                                    \
-    ncclResult_t r_ = (call);                                                             \
-    if (r_ != ncclSuccess)                                                                \
-      throw std::runtime_error(StrCat(#call, " failed at ", __FILE__, ":", __LINE__,      \
-                                      " pid ", getpid(), ": ", ncclGetErrorString(r_))); \
+#define CRESCENT_NCCL_CHECK(call)                                                             \
+  do {                                                                                        \
+    ncclResult_t r_ = (call);                                                                 \
+    if (r_ != ncclSuccess)                                                                    \
+      throw std::runtime_error(StrCat(#call, " failed at ", __FILE__, ":", __LINE__, " pid ", \
+                                      getpid(), ": ", ncclGetErrorString(r_)));               \
   } while (0)
-#define CRESCENT_CUDA_CHECK(call)                                                          \
-  do {                                                                                     \
-    cudaError_t e_ = (call);                                                               \
-    if (e_ != cudaSuccess)                                                                 \
-      throw std::runtime_error(StrCat(#call, " failed at ", __FILE__, ":", __LINE__,       \
-                                      " pid ", getpid(), ": ", cudaGetErrorString(e_)));  \
+#define CRESCENT_CUDA_CHECK(call)                                                             \
+  do {                                                                                        \
+    cudaError_t e_ = (call);                                                                  \
+    if (e_ != cudaSuccess)                                                                    \
+      throw std::runtime_error(StrCat(#call, " failed at ", __FILE__, ":", __LINE__, " pid ", \
+                                      getpid(), ": ", cudaGetErrorString(e_)));               \
   } while (0)
 
 ncclDataType_t NcclType(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat32: return ncclFloat32;
-    case torch::kFloat16: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kInt64: return ncclInt64;
-    default: throw std::runtime_error(StrCat("NCCL weight sync: unsupported dtype ", t.scalar_type()));
+    case torch::kFloat32:
+      return ncclFloat32;
+    case torch::kFloat16:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kInt64:
+      return ncclInt64;
+    default:
+      throw std::runtime_error(StrCat("NCCL weight sync: unsupported dtype ", t.scalar_type()));
   }
 }
 
@@ -64,9 +69,10 @@ class NcclWeightSync : public WeightSync {
     CRESCENT_CUDA_CHECK(cudaDeviceSynchronize());  // producers on other streams are done
     CRESCENT_NCCL_CHECK(ncclGroupStart());
     for (const auto& t : tensors) {
-      TORCH_CHECK(t.is_cuda() && t.is_contiguous(), "NCCL weight sync needs contiguous CUDA tensors");
-      CRESCENT_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), NcclType(t), root_,
-                                        comm_, stream_));
+      TORCH_CHECK(t.is_cuda() && t.is_contiguous(),
+                  "NCCL weight sync needs contiguous CUDA tensors");
+      CRESCENT_NCCL_CHECK(
+          ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), NcclType(t), root_, comm_, stream_));
     }
     CRESCENT_NCCL_CHECK(ncclGroupEnd());
     CRESCENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -77,8 +83,8 @@ class NcclWeightSync : public WeightSync {
     CRESCENT_CUDA_CHECK(cudaDeviceSynchronize());
     CRESCENT_NCCL_CHECK(ncclGroupStart());
     for (const auto& t : tensors) {
-      CRESCENT_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), NcclType(t),
-                                        ncclSum, comm_, stream_));
+      CRESCENT_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), NcclType(t), ncclSum,
+                                        comm_, stream_));
     }
     CRESCENT_NCCL_CHECK(ncclGroupEnd());
     CRESCENT_CUDA_CHECK(cudaStreamSynchronize(stream_));

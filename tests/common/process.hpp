@@ -22,7 +22,7 @@ class Process {
   pid_t pid() const { return pid_; }
   // Exit code (128+signal if killed), or -1 if still running after `timeout`.
   int Wait(std::chrono::milliseconds timeout);
-  void Signal(int sig);  // to the whole process group
+  void Signal(int sig);        // to the whole process group
   std::string Output() const;  // everything written so far
   // Waits until Output() contains `text`; false after `timeout`.
   bool WaitForOutput(const std::string& text, std::chrono::milliseconds timeout) const;

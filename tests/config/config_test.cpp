@@ -1,7 +1,6 @@
 #include "common/config/config.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 using crescent::config::Config;
@@ -74,7 +73,7 @@ TEST_CASE("cross-key rules name the key at fault", "[config]") {
 }
 
 TEST_CASE("broken YAML names the file and line", "[config]") {
-  CHECK(ErrorOf("run:\n  seed: [1\n") .find("configs/x.yaml:") == 0);
+  CHECK(ErrorOf("run:\n  seed: [1\n").find("configs/x.yaml:") == 0);
 }
 
 TEST_CASE("overrides (--set) reach any key and are named in errors", "[config]") {

@@ -1,11 +1,11 @@
 // Whole jobs launched the way users launch them: `crescent run` through mpirun,
 // real processes on real sockets.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
-#include <stdexcept>
 #include <regex>
+#include <stdexcept>
 #include <zmq.hpp>
 
 #include "common/proto/envelope.hpp"
@@ -24,8 +24,8 @@ const std::string kSource = CRESCENT_SOURCE_DIR;
 // A small, quick job (`extra` overrides on top), after the SFT warm start it
 // starts from.
 std::vector<std::string> RunCommand(const std::string& dir, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {kCrescent, "run", kSource + "/tests/launch/smoke.yaml",
-                                   "--set", "run.dir=" + dir};
+  std::vector<std::string> argv = {kCrescent, "run", kSource + "/tests/launch/smoke.yaml", "--set",
+                                   "run.dir=" + dir};
   for (auto& e : extra) argv.insert(argv.end(), {"--set", e});
   std::vector<std::string> sft = argv;
   sft[1] = "sft";
@@ -84,9 +84,11 @@ TEST_CASE("the same job across two simulated hosts", "[launch][netns]") {
   INFO(out);
   REQUIRE(rc == 0);
   CHECK(out.find("listening on tcp://10.77.0.11:") != std::string::npos);
-  CHECK(out.find("hello from trainer rank 1 on host " ) != std::string::npos);
-  CHECK(std::regex_search(out, std::regex("hello from rollout worker rank 2 on host [^ ]*/10\\.77\\.0\\.12")));
-  CHECK(std::regex_search(out, std::regex("hello from reward service rank 3 on host [^ ]*/10\\.77\\.0\\.12")));
+  CHECK(out.find("hello from trainer rank 1 on host ") != std::string::npos);
+  CHECK(std::regex_search(
+      out, std::regex("hello from rollout worker rank 2 on host [^ ]*/10\\.77\\.0\\.12")));
+  CHECK(std::regex_search(
+      out, std::regex("hello from reward service rank 3 on host [^ ]*/10\\.77\\.0\\.12")));
   CHECK(out.find("all 3 workers connected") != std::string::npos);
 }
 
@@ -101,12 +103,15 @@ TEST_CASE("a frozen rollout worker is reported by role, rank and host within 30 
   REQUIRE(kill(pid, SIGSTOP) == 0);
   auto frozen_at = std::chrono::steady_clock::now();
   bool reported = job.WaitForOutput("unresponsive: rollout worker rank 2 on host", 30s);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - frozen_at).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - frozen_at).count();
   kill(pid, SIGCONT);
   INFO(job.Output());
   REQUIRE(reported);
   CHECK(seconds < 30);
-  CHECK(std::regex_search(job.Output(), std::regex("unresponsive: rollout worker rank 2 on host [^ ]+ \\(pid " + std::to_string(pid) + "\\)")));
+  CHECK(std::regex_search(job.Output(),
+                          std::regex("unresponsive: rollout worker rank 2 on host [^ ]+ \\(pid " +
+                                     std::to_string(pid) + "\\)")));
   CHECK(job.WaitForOutput("responsive again: rollout worker rank 2", 30s));
   CHECK(job.Wait(300s) == 0);
 }
@@ -127,13 +132,14 @@ TEST_CASE("garbage sent to a live master is dropped and the job goes on", "[laun
     std::string good = crescent::proto::Encode(crescent::proto::Heartbeat{1});
     std::string wrong_version = good;
     wrong_version[4] = 3;
-    for (const std::string& frame : {std::string("garbage"), good.substr(0, good.size() - 1),
-                                     wrong_version}) {
+    for (const std::string& frame :
+         {std::string("garbage"), good.substr(0, good.size() - 1), wrong_version}) {
       raw.send(zmq::buffer(frame), zmq::send_flags::none);
     }
   }
   INFO(job.Output());
   CHECK(job.WaitForOutput("dropped a frame from peer \"intruder\": protocol version 3", 30s));
-  CHECK(job.Output().find("dropped a frame from peer \"intruder\": frame of 7 bytes") != std::string::npos);
+  CHECK(job.Output().find("dropped a frame from peer \"intruder\": frame of 7 bytes") !=
+        std::string::npos);
   CHECK(job.Wait(300s) == 0);
 }

@@ -2,13 +2,11 @@
 // change, and every rollout worker generates with the newest policy version
 // after each broadcast.
 // LibTorch before Catch2: glog's CHECK must not replace Catch2's.
-#include "common/model/policy.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/model/policy.hpp"
 #include "tests/common/process.hpp"
 
 using namespace std::chrono_literals;
@@ -20,8 +18,9 @@ TEST_CASE("a short multi-process RL run updates the policy every rollout worker 
   const std::string crescent = CRESCENT_BINARY;
   const std::string config = std::string(CRESCENT_SOURCE_DIR) + "/tests/launch/smoke.yaml";
   std::string dir = TempDir("crescent-learn");
-  std::vector<std::string> sets = {"--set", "run.dir=" + dir, "--set", "cluster.rollout_workers=2",
-                                   "--set", "cluster.trainers=2", "--set", "run.iterations=4"};
+  std::vector<std::string> sets = {
+      "--set", "run.dir=" + dir,     "--set", "cluster.rollout_workers=2",
+      "--set", "cluster.trainers=2", "--set", "run.iterations=4"};
   std::vector<std::string> sft = {crescent, "sft", config};
   sft.insert(sft.end(), sets.begin(), sets.end());
   Process warm(sft, dir + "/sft.log");

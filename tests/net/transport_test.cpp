@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "common/net/transport.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <thread>
 #include <zmq.hpp>
 
-#include "common/net/transport.hpp"
 #include "common/proto/envelope.hpp"
 
 using namespace crescent;
@@ -78,8 +78,8 @@ TEST_CASE("garbage, truncated, wrong-version and oversized frames are dropped", 
 
 TEST_CASE("heartbeats flow both ways and silence is measured", "[net]") {
   net::MasterSocket master("127.0.0.1", 0, FastOptions());
-  auto worker = std::make_unique<net::WorkerLink>(master.endpoint(), proto::Hello{"trainer", 1, "h", 5},
-                                                  FastOptions());
+  auto worker = std::make_unique<net::WorkerLink>(
+      master.endpoint(), proto::Hello{"trainer", 1, "h", 5}, FastOptions());
   REQUIRE(ReceiveWithin(master, 5s));
   auto until = std::chrono::steady_clock::now() + 1s;
   while (std::chrono::steady_clock::now() < until) {

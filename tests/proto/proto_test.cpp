@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <random>
 
@@ -15,7 +14,8 @@ GenerateRequest SampleRequest() {
   r.request_id = 42;
   GenerationTask t;
   t.trajectory_id = 7;
-  t.prompt = {"p-1", "12+7=", {{"answer", "19"}, {"tests", "[\"assert f(1)==2\"]"}, {"domain", "math"}}};
+  t.prompt = {
+      "p-1", "12+7=", {{"answer", "19"}, {"tests", "[\"assert f(1)==2\"]"}, {"domain", "math"}}};
   t.prefix = {3, 4, 5};
   t.max_response_tokens = 16;
   t.budget = 8;
@@ -34,10 +34,15 @@ TEST_CASE("every message type round-trips", "[proto]") {
       Shutdown{"done"},
       WorkerError{"out of memory"},
       SampleRequest(),
-      GenerateResult{42, 5, {Sample{7, {1, 2}, {3, 4}, {-0.5f, -1.5f}, "19", FinishReason::kBudget, 5}}, 1.5, ""},
+      GenerateResult{42,
+                     5,
+                     {Sample{7, {1, 2}, {3, 4}, {-0.5f, -1.5f}, "19", FinishReason::kBudget, 5}},
+                     1.5,
+                     ""},
       ScoreRequest{9, {ScoreItem{7, {"p", "1+1=", {{"answer", "2"}}}, "2"}}},
       ScoreResult{9, {Score{7, 1.0, true, ""}}, 0.1, ""},
-      TrainRequest{3, 2, 6, 1, {TrainGroup{"p", {TrainSample{7, {1}, {2, 3}, {-1, -2}, {1, 0}, 0.5}}}}},
+      TrainRequest{
+          3, 2, 6, 1, {TrainGroup{"p", {TrainSample{7, {1}, {2, 3}, {-1, -2}, {1, 0}, 0.5}}}}},
       TrainResult{3, 6, {{"loss", 0.25}}, 2.0, ""},
       SyncWeights{6},
       WeightsSynced{6, 0.2, ""},

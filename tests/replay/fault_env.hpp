@@ -75,9 +75,7 @@ class FaultInjectionEnv : public Env {
   }
   std::string ReadFile(const std::string& path) override { return base_->ReadFile(path); }
   bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  std::vector<std::string> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
+  std::vector<std::string> ListDir(const std::string& dir) override { return base_->ListDir(dir); }
   void CreateDir(const std::string& dir) override { base_->CreateDir(dir); }
   void Rename(const std::string& from, const std::string& to) override {
     if (!Op()) return;

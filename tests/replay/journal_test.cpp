@@ -1,20 +1,21 @@
 // Crash consistency of the replay journal: fault-injecting Env, SIGKILLed
 // child processes, byte corruption, and a model-based property test.
+#include "replay/journal.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <cctype>
-#include <cstring>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
-#include "replay/journal.hpp"
 #include "tests/replay/fault_env.hpp"
 
 namespace crescent::replay {
@@ -227,7 +228,8 @@ TEST_CASE("SIGKILLed child recovers what it reported committed", "[replay]") {
       const std::string& r = sm.records[i];
       const std::string head = Rec(i, 0);
       REQUIRE(r.rfind(head, 0) == 0);
-      REQUIRE((r.size() == head.size() || !std::isdigit(static_cast<unsigned char>(r[head.size()]))));
+      REQUIRE(
+          (r.size() == head.size() || !std::isdigit(static_cast<unsigned char>(r[head.size()]))));
     }
     recovered = sm.records.size();
   }
@@ -265,8 +267,8 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
       data[pos] = static_cast<char>(data[pos] ^ (1 + rng() % 255));
     }
     WriteAll(log, data);
-    const int hit = static_cast<int>(std::upper_bound(starts.begin(), starts.end(), pos) -
-                                     starts.begin()) - 1;
+    const int hit =
+        static_cast<int>(std::upper_bound(starts.begin(), starts.end(), pos) - starts.begin()) - 1;
     ListMachine sm;
     RecoveryReport report;
     INFO("trial " << trial << (cut ? " cut at " : " flip at ") << pos << " record " << hit);
@@ -312,8 +314,7 @@ TEST_CASE("a corrupt snapshot is refused", "[replay]") {
     }
     WriteAll(snap, data);
     ListMachine sm;
-    CHECK_THROWS_AS(Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm),
-                    JournalCorruption);
+    CHECK_THROWS_AS(Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm), JournalCorruption);
   }
   WriteAll(snap, pristine);
   ListMachine sm;
@@ -322,8 +323,8 @@ TEST_CASE("a corrupt snapshot is refused", "[replay]") {
 }
 
 TEST_CASE("journal matches an in-memory model across random operations", "[replay]") {
-  for (FsyncPolicy policy : {FsyncPolicy::kEveryCommit, FsyncPolicy::kNever,
-                             FsyncPolicy::kInterval}) {
+  for (FsyncPolicy policy :
+       {FsyncPolicy::kEveryCommit, FsyncPolicy::kNever, FsyncPolicy::kInterval}) {
     for (uint64_t seed = 0; seed < 4; ++seed) {
       TempDir dir;
       FaultInjectionEnv env;

@@ -1,7 +1,6 @@
 #include "trainer/policy_loss.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 using crescent::trainer::KimiLoss;
@@ -37,14 +36,16 @@ TEST_CASE("the negative gradient is the paper's direction g for another tau", "[
 
 TEST_CASE("equal rewards and unchanged policy give zero loss", "[trainer]") {
   torch::Tensor logp = torch::tensor({-2.0, -3.0}).requires_grad_(true);
-  CHECK(KimiLoss(logp, logp.detach().clone(), torch::tensor({1.0, 1.0}), 1.0).item<double>() == 0.0);
+  CHECK(KimiLoss(logp, logp.detach().clone(), torch::tensor({1.0, 1.0}), 1.0).item<double>() ==
+        0.0);
   CHECK_THROWS_WITH(KimiLoss(logp, logp, torch::tensor({1.0}), 1.0),
                     Catch::Contains("expected three [k] tensors"));
 }
 
 TEST_CASE("REINFORCE with a group-mean baseline", "[trainer]") {
   torch::Tensor logp = torch::tensor({-1.0, -2.0}, torch::kFloat64).requires_grad_(true);
-  torch::Tensor loss = crescent::trainer::ReinforceLoss(logp, torch::tensor({1.0, 0.0}, torch::kFloat64));
+  torch::Tensor loss =
+      crescent::trainer::ReinforceLoss(logp, torch::tensor({1.0, 0.0}, torch::kFloat64));
   // advantages (0.5, -0.5): loss = -(0.5*-1 + -0.5*-2)/2 = -0.25
   CHECK(loss.item<double>() == Approx(-0.25));
   loss.backward();
@@ -54,10 +55,12 @@ TEST_CASE("REINFORCE with a group-mean baseline", "[trainer]") {
 
 TEST_CASE("GRPO clips the ratio on the side the advantage favours", "[trainer]") {
   // Two samples, one token each; rewards (1, 0): advantages (+1, -1) (population std 0.5).
-  torch::Tensor token = torch::tensor({{std::log(1.5)}, {std::log(1.1)}}, torch::kFloat64).requires_grad_(true);
+  torch::Tensor token =
+      torch::tensor({{std::log(1.5)}, {std::log(1.1)}}, torch::kFloat64).requires_grad_(true);
   torch::Tensor mask = torch::ones({2, 1});
-  torch::Tensor loss = crescent::trainer::GrpoLoss(token, torch::zeros({2, 1}, torch::kFloat64), mask,
-                                                   torch::tensor({1.0, 0.0}, torch::kFloat64), 0.2);
+  torch::Tensor loss =
+      crescent::trainer::GrpoLoss(token, torch::zeros({2, 1}, torch::kFloat64), mask,
+                                  torch::tensor({1.0, 0.0}, torch::kFloat64), 0.2);
   // sample 0: min(1.5, 1.2) * 1 = 1.2 (clipped: no gradient); sample 1: min(-1.1, -1.1) = -1.1
   // loss = -(1.2 - 1.1) / 2 = -0.05
   CHECK(loss.item<double>() == Approx(-0.05).margin(1e-5));
