@@ -245,7 +245,12 @@ class Master {
         if (!score.error.empty()) {
           LogWarn("reward for trajectory ", score.trajectory_id, ": ", score.error);
         }
-        by_id.at(score.trajectory_id)->score = std::move(score);
+        auto it = by_id.find(score.trajectory_id);
+        if (it == by_id.end()) {
+          throw std::runtime_error(StrCat("a reward service scored trajectory ",
+                                          score.trajectory_id, ", which it was not sent"));
+        }
+        it->second->score = std::move(score);
       }
     }
     return scored;

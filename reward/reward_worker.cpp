@@ -9,10 +9,12 @@
 namespace crescent::reward {
 
 int RunRewardWorker(const net::JobContext& job) {
+  RewardOptions options;
+  options.plugin_timeout_s = job.config.reward.timeout_s;
   std::vector<std::unique_ptr<RewardFunction>> functions;
   for (const auto& name : job.config.reward.functions) {
     try {
-      functions.push_back(MakeRewardFunction(name));
+      functions.push_back(MakeRewardFunction(name, options));
     } catch (const std::exception& e) {
       throw std::runtime_error(
           StrCat("reward.functions: ", e.what(), " (", job.config.Where("reward.functions"), ")"));

@@ -398,12 +398,10 @@ void ClusterSection::Visit(V& v) {
 
 template <class V>
 void ThreadsSection::Visit(V& v) {
-  v.Field("master", master, "Compute threads of the master rank.", AtLeast(1));
   v.Field("trainer", trainer, "Compute threads of each trainer rank (LibTorch intra-op).",
           AtLeast(1));
   v.Field("rollout", rollout, "Compute threads of each rollout worker (LibTorch intra-op).",
           AtLeast(1));
-  v.Field("reward", reward, "Compute threads of each reward service.", AtLeast(1));
 }
 
 template <class V>
@@ -505,7 +503,8 @@ void Config::Visit(V& v) {
   v.Section("run", run, "The run as a whole.");
   v.Section("cluster", cluster, "Processes, their roles and how they reach each other.");
   v.Section("threads", threads,
-            "Threads per role. Ranks on one machine share its cores: oversubscribing them made "
+            "Compute threads of the LibTorch roles (the master and reward services compute on "
+            "one thread). Ranks on one machine share its cores: oversubscribing them made "
             "generation 3x slower on a 2-core machine.");
   v.Section("model", model, "The policy model.");
   v.Section("task", task, "Where prompts come from and how they are drawn.");

@@ -47,10 +47,8 @@ struct ClusterSection {
 };
 
 struct ThreadsSection {
-  int64_t master = 1;
   int64_t trainer = 1;
   int64_t rollout = 1;
-  int64_t reward = 1;
   template <class V>
   void Visit(V& v);
 };
