@@ -110,7 +110,7 @@ class Master {
 
     // Groups of k, in prompt order.
     std::map<std::string, proto::TrainGroup> groups;
-    double reward_sum = 0, correct = 0, length = 0, tokens = 0;
+    double reward_sum = 0, correct = 0, tokens = 0;
     for (const auto& t : done) {
       proto::TrainSample s;
       s.trajectory_id = t.sample.trajectory_id;
@@ -123,7 +123,6 @@ class Master {
       groups[t.prompt.id].samples.push_back(std::move(s));
       reward_sum += t.score.reward;
       correct += t.score.correct;
-      length += t.sample.tokens.size();
       tokens += t.sample.tokens.size();
     }
     for (const auto& [id, group] : groups) {
@@ -148,7 +147,7 @@ class Master {
         {"samples_scored", scored},
         {"mean_reward", reward_sum / n},
         {"accuracy", correct / n},
-        {"mean_response_length", length / n},
+        {"mean_response_length", tokens / n},
         {"tokens_per_s", gen_s > 0 ? tokens / gen_s : 0},
         {"seconds",
          {{"generate", gen_s}, {"score", score_s}, {"train", train_s}, {"sync", sync_s}}}};
@@ -158,7 +157,7 @@ class Master {
     std::snprintf(text, sizeof text,
                   "iter %lld | reward %.3f | acc %.3f | len %.1f | %.0f tok/s | gen %.2fs score "
                   "%.2fs train %.2fs sync %.2fs",
-                  static_cast<long long>(iteration), reward_sum / n, correct / n, length / n,
+                  static_cast<long long>(iteration), reward_sum / n, correct / n, tokens / n,
                   gen_s > 0 ? tokens / gen_s : 0.0, gen_s, score_s, train_s, sync_s);
     LogInfo(text);
   }

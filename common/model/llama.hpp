@@ -94,9 +94,4 @@ torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids);
 torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
                             const torch::Tensor& attention_mask);
 
-// Saves / loads a Hugging Face checkpoint (config.json + model.safetensors) in
-// `dir`: the same as SavePretrained / LoadPretrained in pretrained.hpp.
-void SaveModel(Llama& model, const std::string& dir);
-Llama LoadModel(const std::string& dir);
-
 }  // namespace crescent::model

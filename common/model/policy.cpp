@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/model/pretrained.hpp"
 #include "common/task/arithmetic.hpp"
 
 namespace crescent::model {
@@ -38,11 +39,11 @@ Policy LoadPolicy(const std::string& dir) {
   std::string alphabet;
   if (!in || !std::getline(in, alphabet))
     throw std::runtime_error(dir + "/alphabet.txt: cannot read");
-  return {LoadModel(dir), tok::CharTokenizer(alphabet)};
+  return {LoadPretrained(dir), tok::CharTokenizer(alphabet)};
 }
 
 void SavePolicy(Policy& policy, const std::string& dir) {
-  SaveModel(policy.model, dir);
+  SavePretrained(policy.model, dir);
   std::ofstream(dir + "/alphabet.txt") << policy.tokenizer.alphabet() << "\n";
 }
 

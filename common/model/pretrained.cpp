@@ -427,9 +427,6 @@ void SavePretrained(Llama& model, const std::string& dir) {
   WriteHfConfig(model->config(), dir + "/config.json");
 }
 
-void SaveModel(Llama& model, const std::string& dir) { SavePretrained(model, dir); }
-Llama LoadModel(const std::string& dir) { return LoadPretrained(dir); }
-
 int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
   std::string dir;
   for (size_t i = 0; i < args.size(); ++i) {
