@@ -67,9 +67,14 @@ class JournalImpl : public Journal {
     }
   }
 
-  void Recover(RecoveryReport* report) {
-    if (options_.create_if_missing) env_->CreateDir(dir_);
-    lock_ = env_->LockFile(Join(dir_, "LOCK"));
+  // read_only: no lock, and nothing on disk changes (a torn tail is reported,
+  // not cut); the journal cannot be appended to afterwards.
+  void Recover(RecoveryReport* report, bool read_only) {
+    read_only_ = read_only;
+    if (!read_only) {
+      if (options_.create_if_missing) env_->CreateDir(dir_);
+      lock_ = env_->LockFile(Join(dir_, "LOCK"));
+    }
     std::vector<uint64_t> snapshots, logs;
     for (const std::string& name : env_->ListDir(dir_)) {
       uint64_t n;
@@ -77,7 +82,7 @@ class JournalImpl : public Journal {
         snapshots.push_back(n);
       } else if (ParseNumbered(name, "log-", ".log", &n)) {
         logs.push_back(n);
-      } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      } else if (!read_only && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
         env_->Remove(Join(dir_, name));  // an interrupted checkpoint
       }
     }
@@ -96,6 +101,7 @@ class JournalImpl : public Journal {
       if (n >= base) live.push_back(n);
     for (size_t i = 0; i < live.size(); ++i)
       ReplayLog(Join(dir_, LogName(live[i])), i + 1 == live.size(), report);
+    if (read_only) return;
     // Files older than the snapshot: left over from an interrupted compaction.
     for (uint64_t n : logs)
       if (n < base) env_->Remove(Join(dir_, LogName(n)));
@@ -180,13 +186,14 @@ class JournalImpl : public Journal {
         if (ValidRecordAfter(data, offset + 1, options_.max_record_bytes))
           throw JournalCorruption(
               path, offset, StrCat(internal::ParseResultName(r), " followed by valid records"));
-        LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset, " (",
-                data.size() - offset, " bytes, ", internal::ParseResultName(r), ")");
         report->tail_truncated = true;
         report->truncated_file = path;
         report->truncated_offset = offset;
         report->truncated_bytes = data.size() - offset;
         report->truncated_reason = internal::ParseResultName(r);
+        if (read_only_) return;
+        LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset, " (",
+                data.size() - offset, " bytes, ", internal::ParseResultName(r), ")");
         env_->Truncate(path, offset);
         auto f = env_->NewAppendableFile(path);
         f->Sync();
@@ -335,7 +342,8 @@ class JournalImpl : public Journal {
   std::deque<Writer*> writers_;  // GUARDED_BY(mu_)
   JournalStats stats_;           // GUARDED_BY(mu_)
   bool broken_ = false;          // GUARDED_BY(mu_)
-  std::string broken_reason_;    // GUARDED_BY(mu_) once set
+  bool read_only_ = false;
+  std::string broken_reason_;  // GUARDED_BY(mu_) once set
  public:
   void SetLogNumberStat() { stats_.log_number = log_number_; }
 };
@@ -349,9 +357,19 @@ std::unique_ptr<Journal> Journal::Open(Env* env, const std::string& dir,
   if (report == nullptr) report = &local;
   *report = RecoveryReport{};
   auto journal = std::make_unique<JournalImpl>(env, dir, options, sm);
-  journal->Recover(report);
+  journal->Recover(report, /*read_only=*/false);
   journal->SetLogNumberStat();
   return journal;
+}
+
+void Journal::Read(Env* env, const std::string& dir, const JournalOptions& options,
+                   StateMachine& sm, RecoveryReport* report) {
+  RecoveryReport local;
+  if (report == nullptr) report = &local;
+  *report = RecoveryReport{};
+  if (!env->FileExists(dir)) throw JournalIoError(StrCat(dir, ": no replay journal here"));
+  JournalImpl journal(env, dir, options, sm);
+  journal.Recover(report, /*read_only=*/true);
 }
 
 uint64_t ScanLogFile(Env* env, const std::string& path) {

@@ -128,6 +128,11 @@ class Journal {
   static std::unique_ptr<Journal> Open(Env* env, const std::string& dir,
                                        const JournalOptions& options, StateMachine& sm,
                                        RecoveryReport* report = nullptr);
+  // Recovers dir's state into sm without locking it or changing any file
+  // (a torn tail is reported in *report, not cut): for inspecting a journal
+  // that a running job may hold.
+  static void Read(Env* env, const std::string& dir, const JournalOptions& options,
+                   StateMachine& sm, RecoveryReport* report = nullptr);
   virtual ~Journal() = default;
 
   // Logs record, applies it to the state machine, and returns once it is
