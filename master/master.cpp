@@ -2,15 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
+#include "common/net/job.hpp"
+#include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
 #include "master/prompt_feed.hpp"
+#include "replay/buffer.hpp"
 
 namespace crescent::master {
 namespace {
@@ -34,16 +40,21 @@ std::vector<std::vector<T>> Split(std::vector<T> items, size_t parts) {
   return out;
 }
 
-struct Trajectory {
-  proto::Prompt prompt;
-  proto::Sample sample;
-  proto::Score score;
-};
+using replay::BufferState;
+using replay::Change;
+using replay::GroupState;
+
+// Evaluation trajectories are not in the replay buffer: their ids come from
+// a range of their own.
+constexpr uint64_t kEvalIdBase = uint64_t{1} << 62;
 
 class Master {
  public:
   Master(const net::JobContext& job, net::MasterSocket& socket)
-      : job_(job), socket_(socket), feed_(MakePromptFeed(job.config)) {
+      : job_(job),
+        socket_(socket),
+        feed_(MakePromptFeed(job.config)),
+        ledger_(run::LedgerPath(job.config.run.dir), job.config.rollout.max_staleness) {
     for (size_t r = 0; r < job.roles.size(); ++r) {
       if (static_cast<int>(r) == job.rank) continue;
       const std::string peer = net::PeerName(static_cast<int>(r));
@@ -55,19 +66,35 @@ class Master {
 
   int Run() {
     WriteEndpointFile();
+    OpenBuffer();
     WaitForHellos();
     LogInfo("all ", peers_.size(), " workers connected");
     metrics_.open(job_.config.run.dir + "/metrics.jsonl", std::ios::app);
+    Resume();
     const int64_t iterations = job_.config.run.iterations;
     const int64_t every = job_.config.eval.every;
-    double before = Evaluate("before RL");
+    double before = iteration_ == 0 ? Evaluate("before RL") : -1;
     double after = before;
-    for (int64_t it = 1; it <= iterations; ++it) {
-      RunIteration(it);
-      if (it == iterations || (every > 0 && it % every == 0))
+    while (iteration_ < iterations && !Stopping()) {
+      RunIteration(iteration_ + 1);
+      const int64_t it = iteration_;
+      if (it == iterations || it % job_.config.trainer.checkpoint_every == 0 || Stopping())
+        CheckpointTrainer();
+      if (!Stopping() && (it == iterations || (every > 0 && it % every == 0)))
         after = Evaluate(StrCat("iteration ", it));
     }
-    if (!feed_->Heldout().empty()) {
+    if (Stopping()) {
+      CheckpointTrainer();
+      buffer_->Sync();
+      ShutdownAll(StrCat("stopped on ", strsignal(net::StopSignal())));
+      LogInfo("stopped on ", strsignal(net::StopSignal()), " after iteration ", iteration_,
+              " with everything committed (", Since(stop_seen_),
+              " s after the signal); run the "
+              "same command to resume");
+      return 0;
+    }
+    DropUntrained();
+    if (!feed_->Heldout().empty() && before >= 0) {
       LogInfo("held-out accuracy: ", before, " before RL, ", after, " after ", iterations,
               " iterations (", feed_->Heldout().size(), " problems)");
     }
@@ -76,90 +103,354 @@ class Master {
   }
 
  private:
+  // ---- the replay buffer and resuming ----------------------------------------
+
+  void OpenBuffer() {
+    const auto& rc = job_.config.replay;
+    replay::JournalOptions options;
+    options.fsync_policy = rc.fsync == "commit"     ? replay::FsyncPolicy::kEveryCommit
+                           : rc.fsync == "interval" ? replay::FsyncPolicy::kInterval
+                                                    : replay::FsyncPolicy::kNever;
+    options.fsync_interval = std::chrono::milliseconds(rc.fsync_interval_ms);
+    const std::string dir = run::ReplayDir(job_.config.run.dir);
+    // The master of a job killed a moment ago may still hold the lock.
+    const auto give_up = Clock::now() + std::chrono::seconds(20);
+    while (true) {
+      try {
+        replay::RecoveryReport report;
+        buffer_ =
+            std::make_unique<replay::ReplayBuffer>(replay::Env::Posix(), dir, options, &report);
+        if (report.tail_truncated) {
+          LogWarn("replay buffer: cut a torn tail of ", report.truncated_bytes, " bytes from ",
+                  report.truncated_file, " at byte offset ", report.truncated_offset, " (",
+                  report.truncated_reason, ")");
+        }
+        if (report.records_replayed > 0 || !report.snapshot_file.empty()) {
+          LogInfo("replay buffer: recovered ", dir, " (snapshot ",
+                  report.snapshot_file.empty() ? "none" : report.snapshot_file, ", ",
+                  report.records_replayed, " log records)");
+        }
+        return;
+      } catch (const replay::JournalIoError& e) {
+        if (Clock::now() > give_up || std::string(e.what()).find("held by") == std::string::npos)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+  }
+
+  void Commit(const std::vector<Change>& changes) {
+    buffer_->Commit(changes);
+    if (++commits_since_snapshot_ >= job_.config.replay.snapshot_every) {
+      buffer_->Checkpoint();
+      commits_since_snapshot_ = 0;
+    }
+  }
+
+  replay::Position Position() const { return {iteration_, policy_version_, feed_->SaveState()}; }
+
+  // Lines the buffer up with the last trainer checkpoint: groups trained
+  // after it are ready again; groups it covers leave for the ledger.
+  void Resume() {
+    const BufferState& state = buffer_->state();
+    const std::optional<run::Checkpoint> checkpoint = run::LatestCheckpoint(job_.config.run.dir);
+    const proto::PolicyVersion version = checkpoint ? checkpoint->policy_version : 0;
+    size_t covered = 0, redo = 0, unfinished = 0;
+    for (const auto& [id, g] : state.groups()) {
+      if (g.state != GroupState::kTrained) continue;
+      (g.trained_version <= version ? covered : redo)++;
+    }
+    for (const auto& [id, t] : state.trajectories()) unfinished += !t.finished();
+    std::vector<Change> changes;
+    if (covered > 0) changes.push_back(replay::CommitTraining{version});
+    if (state.trained_version() > version) changes.push_back(replay::Rewind{version});
+    const std::string sampler = state.position().sampler_state;
+    if (!sampler.empty()) feed_->LoadState(sampler);
+    iteration_ = checkpoint ? checkpoint->iteration : 0;
+    policy_version_ = checkpointed_version_ = version;
+    if (state.position().iteration > 0 || checkpoint) {
+      changes.push_back(replay::SetPosition{Position()});
+      LogInfo("resuming at iteration ", iteration_, " (policy version ", version, ", ",
+              checkpoint ? "checkpoint " + checkpoint->dir : std::string("no checkpoint yet"),
+              "); the run had reached iteration ", state.position().iteration, ": ", redo,
+              " groups trained since go back to the trainer, ", unfinished,
+              " unfinished trajectories continue");
+    }
+    Commit(changes);
+    ledger_.Flush(*buffer_);
+  }
+
+  // Trainer 0 saves the weights; then the groups they include leave the
+  // buffer for the ledger.
+  void CheckpointTrainer() {
+    if (policy_version_ == checkpointed_version_) return;
+    auto t0 = Clock::now();
+    std::vector<std::pair<std::string, Message>> sends;
+    for (const auto& peer : by_role_[config::Role::kTrainer])
+      sends.emplace_back(peer, proto::SaveCheckpoint{iteration_, policy_version_});
+    std::string dir;
+    for (const auto& reply : Exchange<proto::CheckpointSaved>(sends))
+      if (!reply.dir.empty()) dir = reply.dir;
+    Commit({replay::CommitTraining{policy_version_}});
+    const size_t lines = ledger_.Flush(*buffer_);
+    checkpointed_version_ = policy_version_;
+    LogInfo("checkpoint ", dir, " (iteration ", iteration_, ", policy version ", policy_version_,
+            "; ", lines, " ledger lines) in ", Since(t0), " s");
+  }
+
+  // At the end of the run, what was never trained leaves the buffer for the
+  // ledger as dropped.
+  void DropUntrained() {
+    std::vector<Change> changes;
+    for (const auto& [id, g] : buffer_->state().groups()) {
+      if (g.state == GroupState::kTrained) continue;
+      changes.push_back(
+          replay::DropGroup{id,
+                            StrCat("the run ended (run.iterations = ", job_.config.run.iterations,
+                                   ") with the group ", replay::GroupStateName(g.state)),
+                            iteration_});
+    }
+    Commit(changes);
+    const size_t lines = ledger_.Flush(*buffer_);
+    if (lines > 0) LogInfo(lines, " trajectories never trained: dropped (see ledger.jsonl)");
+  }
+
+  // ---- stopping ----------------------------------------------------------------
+
+  bool Stopping() {
+    if (net::StopSignal() == 0) return false;
+    if (!stopping_) {
+      stopping_ = true;
+      stop_seen_ = Clock::now();
+      LogWarn("received ", strsignal(net::StopSignal()), ": finishing this step, then committing (",
+              "run.shutdown_grace_s = ", job_.config.run.shutdown_grace_s, " s)");
+    }
+    return true;
+  }
+
+  void CheckGrace(const char* waiting_for) {
+    if (Stopping() && Since(stop_seen_) > job_.config.run.shutdown_grace_s) {
+      throw std::runtime_error(StrCat(
+          "the shutdown grace period (run.shutdown_grace_s = ", job_.config.run.shutdown_grace_s,
+          " s) ran out while waiting for ", waiting_for, "; everything committed before is kept"));
+    }
+  }
+
   // ---- one RL iteration ----------------------------------------------------
+
+  proto::GenerationTask Task(uint64_t id, const proto::Prompt& prompt) const {
+    const auto& rc = job_.config.rollout;
+    proto::GenerationTask task;
+    task.trajectory_id = id;
+    task.prompt = prompt;
+    task.max_response_tokens = static_cast<int32_t>(rc.max_response_tokens);
+    task.budget = static_cast<int32_t>(rc.budget);
+    task.sampling.temperature = static_cast<float>(rc.temperature);
+    task.sampling.top_k = static_cast<int32_t>(rc.top_k);
+    task.sampling.top_p = static_cast<float>(rc.top_p);
+    task.stop_strings = rc.stop_strings;
+    task.repeat_ngram = static_cast<int32_t>(rc.repeat_ngram);
+    task.repeat_count = static_cast<int32_t>(rc.repeat_count);
+    return task;
+  }
 
   void RunIteration(int64_t iteration) {
     const auto& rc = job_.config.rollout;
     const auto& tc = job_.config.trainer;
-    proto::SamplingParams sampling;
-    sampling.temperature = static_cast<float>(rc.temperature);
-    sampling.top_k = static_cast<int32_t>(rc.top_k);
-    sampling.top_p = static_cast<float>(rc.top_p);
+    const BufferState& state = buffer_->state();
+    nlohmann::json rollouts;
 
+    // Stale unfinished trajectories restart (stale_policy: restart); then
+    // new groups keep B groups coming.
     auto t0 = Clock::now();
-    generated_with_.clear();
-    std::vector<proto::Prompt> prompts = feed_->Draw(tc.groups_per_step);
-    std::vector<proto::GenerationTask> tasks;
-    for (const auto& prompt : prompts) {
-      for (int64_t j = 0; j < rc.samples_per_prompt; ++j) {
-        proto::GenerationTask task;
-        task.trajectory_id = next_trajectory_id_++;
-        task.prompt = prompt;
-        task.max_response_tokens = static_cast<int32_t>(rc.max_response_tokens);
-        task.sampling = sampling;
-        task.sampling.seed =
-            static_cast<uint64_t>(job_.config.run.seed) * 1000003u + task.trajectory_id;
-        tasks.push_back(std::move(task));
+    std::vector<Change> changes;
+    uint64_t next_id = state.next_trajectory_id();
+    if (rc.stale_policy == "restart") {
+      for (const auto& [id, t] : state.trajectories()) {
+        if (t.finished()) continue;
+        for (const auto& s : t.segments) {
+          if (s.source != replay::SegmentSource::kPolicy ||
+              policy_version_ - s.policy_version <= rc.max_staleness)
+            continue;
+          changes.push_back(replay::RestartTrajectory{
+              id, next_id++,
+              StrCat("stale: a segment from policy version ", s.policy_version, " at version ",
+                     policy_version_, " (rollout.max_staleness ", rc.max_staleness, ")"),
+              iteration});
+          break;
+        }
       }
     }
-    std::vector<Trajectory> done = Generate(std::move(tasks));
+    rollouts["restarted"] = changes.size();
+    size_t ready = 0;
+    for (const auto& [id, g] : state.groups()) ready += g.state == GroupState::kReady;
+    const size_t want = ready >= static_cast<size_t>(tc.groups_per_step)
+                            ? 0
+                            : static_cast<size_t>(tc.groups_per_step) - ready;
+    uint64_t group_id = state.next_group_id();
+    for (const auto& prompt : feed_->Draw(want)) {
+      replay::StartGroup g{group_id++, prompt, iteration, {}};
+      for (int64_t j = 0; j < rc.samples_per_prompt; ++j) g.trajectory_ids.push_back(next_id++);
+      changes.push_back(std::move(g));
+    }
+    rollouts["new_groups"] = want;
+    changes.push_back(replay::SetPosition{Position()});
+    Commit(changes);
+
+    // Generate: every unfinished trajectory, continued from its tokens so far.
+    generated_with_.clear();
+    std::vector<proto::GenerationTask> tasks;
+    size_t continued = 0;
+    for (const auto& [id, t] : state.trajectories()) {
+      if (t.finished()) continue;
+      proto::GenerationTask task = Task(id, state.groups().at(t.group_id).prompt);
+      for (const auto& s : t.segments)
+        task.prefix.insert(task.prefix.end(), s.tokens.begin(), s.tokens.end());
+      task.sampling.seed =
+          static_cast<uint64_t>(job_.config.run.seed) * 1000003u + id * 7919u + t.segments.size();
+      continued += !t.segments.empty();
+      tasks.push_back(std::move(task));
+    }
+    rollouts["continued"] = continued;
+    std::vector<proto::Sample> samples = Generate(std::move(tasks));
+    changes.clear();
+    size_t generated = 0;
+    std::map<std::string, int64_t> finishes;
+    for (auto& s : samples) {
+      generated += s.tokens.size();
+      ++finishes[proto::FinishReasonName(s.finish_reason)];
+      replay::AddSegment add;
+      add.trajectory_id = s.trajectory_id;
+      add.prompt_tokens = std::move(s.prompt_tokens);
+      add.segment.tokens = std::move(s.tokens);
+      add.segment.logprobs = std::move(s.logprobs);
+      add.segment.policy_version = s.policy_version;
+      add.segment.iteration = iteration;
+      add.finish = s.finish_reason;
+      add.text = std::move(s.text);
+      changes.push_back(std::move(add));
+    }
+    Commit(changes);
+    rollouts["finish"] = finishes;
+    rollouts["generated_tokens"] = generated;
     const double gen_s = Since(t0);
+
+    // Score what finished; groups whose k samples are all scored are ready.
     t0 = Clock::now();
-    const size_t scored = ScoreAll(&done);
+    std::vector<proto::ScoreItem> items;
+    for (const auto& [id, t] : state.trajectories()) {
+      if (t.finished() && !t.scored)
+        items.push_back({id, state.groups().at(t.group_id).prompt, t.text});
+    }
+    std::map<uint64_t, proto::Score> scores = ScoreAll(items);
+    changes.clear();
+    for (const auto& [id, score] : scores) {
+      const bool repeated = state.trajectories().at(id).finish == proto::FinishReason::kRepeat;
+      changes.push_back(replay::ScoreTrajectory{
+          id, score.reward - (repeated ? job_.config.reward.repeat_penalty : 0.0), score.correct});
+    }
+    Commit(changes);
+    for (const auto& [id, score] : scores) ReportIfReady(state.trajectories().at(id).group_id);
     const double score_s = Since(t0);
 
-    // Groups of k, in prompt order.
-    std::map<std::string, proto::TrainGroup> groups;
-    double reward_sum = 0, correct = 0, tokens = 0;
-    for (const auto& t : done) {
-      proto::TrainSample s;
-      s.trajectory_id = t.sample.trajectory_id;
-      s.prompt_tokens = t.sample.prompt_tokens;
-      s.response_tokens = t.sample.tokens;
-      s.behaviour_logprobs = t.sample.logprobs;
-      s.loss_mask.assign(t.sample.tokens.size(), 1);
-      s.reward = t.score.reward;
-      groups[t.prompt.id].prompt_id = t.prompt.id;
-      groups[t.prompt.id].samples.push_back(std::move(s));
-      reward_sum += t.score.reward;
-      correct += t.score.correct;
-      tokens += t.sample.tokens.size();
-    }
-    for (const auto& [id, group] : groups) {
-      double success = 0;
-      for (const auto& s : group.samples) success += s.reward > 0;
-      feed_->Report(id, success / group.samples.size());
-    }
+    // Train on the oldest complete groups, at most B.
     t0 = Clock::now();
+    std::vector<uint64_t> trained_ids;
     std::vector<proto::TrainGroup> batch;
-    for (auto& [id, group] : groups) batch.push_back(std::move(group));
-    std::map<std::string, double> stats = Train(iteration, std::move(batch));
-    const double train_s = Since(t0);
-    t0 = Clock::now();
-    SyncWeights();
-    const double sync_s = Since(t0);
+    double reward_sum = 0, correct = 0, tokens = 0, samples_trained = 0;
+    for (const auto& [id, g] : state.groups()) {
+      if (g.state != GroupState::kReady ||
+          !(batch.size() < static_cast<size_t>(tc.groups_per_step)))
+        continue;
+      proto::TrainGroup group;
+      group.prompt_id = g.prompt.id;
+      for (uint64_t tid : g.trajectories) {
+        const replay::Trajectory& t = state.trajectories().at(tid);
+        proto::TrainSample s = TrainSampleOf(t);
+        reward_sum += t.reward;
+        correct += t.correct;
+        tokens += s.response_tokens.size();
+        ++samples_trained;
+        group.samples.push_back(std::move(s));
+      }
+      batch.push_back(std::move(group));
+      trained_ids.push_back(id);
+    }
+    std::map<std::string, double> stats;
+    double train_s = 0, sync_s = 0;
+    const bool train = !batch.empty() && !Stopping();
+    if (train) {
+      stats = Train(iteration, std::move(batch));
+      train_s = Since(t0);
+      t0 = Clock::now();
+      SyncWeights();
+      sync_s = Since(t0);
+    } else if (batch.empty()) {
+      LogInfo("iteration ", iteration, ": no complete group yet; nothing to train");
+    }
+    iteration_ = iteration;
+    changes.clear();
+    if (train) changes.push_back(replay::TrainGroups{trained_ids, iteration, policy_version_});
+    changes.push_back(replay::SetPosition{Position()});
+    Commit(changes);
 
-    const double n = std::max<double>(1, done.size());
+    size_t unfinished = 0, waiting = 0;
+    for (const auto& [id, t] : state.trajectories()) unfinished += !t.finished();
+    for (const auto& [id, g] : state.groups()) waiting += g.state == GroupState::kReady;
+    rollouts["unfinished"] = unfinished;
+    rollouts["groups_trained"] = train ? trained_ids.size() : 0;
+    rollouts["groups_waiting"] = waiting;
+    const double n = std::max<double>(1, samples_trained);
     nlohmann::json line = {
         {"iteration", iteration},
         {"policy_version", policy_version_},
         {"generated_with_policy_versions", generated_with_},
-        {"samples_scored", scored},
+        {"samples_scored", scores.size()},
+        {"samples_trained", train ? samples_trained : 0},
         {"mean_reward", reward_sum / n},
         {"accuracy", correct / n},
         {"mean_response_length", tokens / n},
-        {"tokens_per_s", gen_s > 0 ? tokens / gen_s : 0},
+        {"tokens_per_s", gen_s > 0 ? generated / gen_s : 0},
+        {"rollouts", rollouts},
         {"seconds",
          {{"generate", gen_s}, {"score", score_s}, {"train", train_s}, {"sync", sync_s}}}};
     for (const auto& [k, v] : stats) line["train"][k] = v;
     metrics_ << line.dump() << "\n" << std::flush;
-    char text[256];
+    char text[320];
     std::snprintf(text, sizeof text,
-                  "iter %lld | reward %.3f | acc %.3f | len %.1f | %.0f tok/s | gen %.2fs score "
-                  "%.2fs train %.2fs sync %.2fs",
+                  "iter %lld | reward %.3f | acc %.3f | len %.1f | %.0f tok/s | %zu unfinished | "
+                  "gen %.2fs score %.2fs train %.2fs sync %.2fs",
                   static_cast<long long>(iteration), reward_sum / n, correct / n, tokens / n,
-                  gen_s > 0 ? tokens / gen_s : 0.0, gen_s, score_s, train_s, sync_s);
+                  gen_s > 0 ? generated / gen_s : 0.0, unfinished, gen_s, score_s, train_s, sync_s);
     LogInfo(text);
+  }
+
+  // Response tokens, behaviour log-probs and loss mask of a finished trajectory.
+  proto::TrainSample TrainSampleOf(const replay::Trajectory& t) const {
+    proto::TrainSample s;
+    s.trajectory_id = t.id;
+    s.prompt_tokens = t.prompt_tokens;
+    s.reward = t.reward;
+    for (const auto& seg : t.segments) {
+      const bool in_loss =
+          replay::SegmentInLoss(seg, policy_version_, job_.config.rollout.max_staleness);
+      s.response_tokens.insert(s.response_tokens.end(), seg.tokens.begin(), seg.tokens.end());
+      for (size_t i = 0; i < seg.tokens.size(); ++i) {
+        s.behaviour_logprobs.push_back(i < seg.logprobs.size() ? seg.logprobs[i] : 0.0f);
+        s.loss_mask.push_back(in_loss ? 1 : 0);
+      }
+    }
+    return s;
+  }
+
+  // Tells the prompt sampler how a group did, once it is complete.
+  void ReportIfReady(uint64_t group_id) {
+    const BufferState& state = buffer_->state();
+    const replay::Group& g = state.groups().at(group_id);
+    if (g.state != GroupState::kReady || !reported_.insert(group_id).second) return;
+    double success = 0;
+    for (uint64_t id : g.trajectories) success += state.trajectories().at(id).reward > 0;
+    feed_->Report(g.prompt.id, success / g.trajectories.size());
   }
 
   // Held-out accuracy with greedy decoding; -1 when the task has no held-out set.
@@ -168,34 +459,34 @@ class Master {
     if (heldout.empty()) return -1;
     auto t0 = Clock::now();
     std::vector<proto::GenerationTask> tasks;
+    std::map<uint64_t, const proto::Prompt*> prompts;
     for (const auto& prompt : heldout) {
-      proto::GenerationTask task;
-      task.trajectory_id = next_trajectory_id_++;
-      task.prompt = prompt;
-      task.max_response_tokens = static_cast<int32_t>(job_.config.rollout.max_response_tokens);
+      proto::GenerationTask task = Task(kEvalIdBase + next_eval_id_++, prompt);
+      task.budget = 0;
+      task.sampling = {};
       task.sampling.temperature = 0;  // greedy
+      prompts[task.trajectory_id] = &prompt;
       tasks.push_back(std::move(task));
     }
-    std::vector<Trajectory> done = Generate(std::move(tasks));
-    ScoreAll(&done);
+    std::vector<proto::ScoreItem> items;
+    for (const auto& s : Generate(std::move(tasks)))
+      items.push_back({s.trajectory_id, *prompts.at(s.trajectory_id), s.text});
     double correct = 0;
-    for (const auto& t : done) correct += t.score.correct;
-    const double accuracy = correct / done.size();
+    for (const auto& [id, score] : ScoreAll(items)) correct += score.correct;
+    const double accuracy = correct / heldout.size();
     metrics_ << nlohmann::json{{"eval", when},
                                {"policy_version", policy_version_},
                                {"heldout_accuracy", accuracy},
-                               {"problems", done.size()}}
+                               {"problems", heldout.size()}}
                     .dump()
              << "\n"
              << std::flush;
-    LogInfo("eval ", when, ": held-out accuracy ", accuracy, " (", done.size(), " problems, ",
+    LogInfo("eval ", when, ": held-out accuracy ", accuracy, " (", heldout.size(), " problems, ",
             Since(t0), " s)");
     return accuracy;
   }
 
-  std::vector<Trajectory> Generate(std::vector<proto::GenerationTask> tasks) {
-    std::map<uint64_t, proto::Prompt> prompts;
-    for (const auto& t : tasks) prompts[t.trajectory_id] = t.prompt;
+  std::vector<proto::Sample> Generate(std::vector<proto::GenerationTask> tasks) {
     const auto& workers = by_role_[config::Role::kRollout];
     auto shares = Split(std::move(tasks), workers.size());
     std::vector<std::pair<std::string, Message>> sends;
@@ -203,7 +494,7 @@ class Master {
       sends.emplace_back(workers[w],
                          proto::GenerateRequest{next_request_id_++, std::move(shares[w])});
     }
-    std::vector<Trajectory> out;
+    std::vector<proto::Sample> out;
     for (auto& result : Exchange<proto::GenerateResult>(sends)) {
       // Weights change only between generation batches, all at once.
       if (result.policy_version != policy_version_) {
@@ -212,24 +503,15 @@ class Master {
                                         policy_version_));
       }
       generated_with_.push_back(result.policy_version);
-      for (auto& s : result.samples) {
-        Trajectory t;
-        t.prompt = prompts.at(s.trajectory_id);
-        t.sample = std::move(s);
-        out.push_back(std::move(t));
-      }
+      for (auto& s : result.samples) out.push_back(std::move(s));
     }
     return out;
   }
 
-  // Scores every trajectory; returns how many scores came back.
-  size_t ScoreAll(std::vector<Trajectory>* trajectories) {
-    std::vector<proto::ScoreItem> items;
-    std::map<uint64_t, Trajectory*> by_id;
-    for (auto& t : *trajectories) {
-      items.push_back({t.sample.trajectory_id, t.prompt, t.sample.text});
-      by_id[t.sample.trajectory_id] = &t;
-    }
+  // Scores the items on the reward services; by trajectory id.
+  std::map<uint64_t, proto::Score> ScoreAll(std::vector<proto::ScoreItem> items) {
+    std::set<uint64_t> sent;
+    for (const auto& item : items) sent.insert(item.trajectory_id);
     const auto& services = by_role_[config::Role::kReward];
     auto shares = Split(std::move(items), services.size());
     std::vector<std::pair<std::string, Message>> sends;
@@ -237,22 +519,20 @@ class Master {
       sends.emplace_back(services[w],
                          proto::ScoreRequest{next_request_id_++, std::move(shares[w])});
     }
-    size_t scored = 0;
+    std::map<uint64_t, proto::Score> scores;
     for (auto& result : Exchange<proto::ScoreResult>(sends)) {
       for (auto& score : result.scores) {
-        ++scored;
         if (!score.error.empty()) {
           LogWarn("reward for trajectory ", score.trajectory_id, ": ", score.error);
         }
-        auto it = by_id.find(score.trajectory_id);
-        if (it == by_id.end()) {
+        if (!sent.count(score.trajectory_id)) {
           throw std::runtime_error(StrCat("a reward service scored trajectory ",
                                           score.trajectory_id, ", which it was not sent"));
         }
-        it->second->score = std::move(score);
+        scores[score.trajectory_id] = std::move(score);
       }
     }
-    return scored;
+    return scores;
   }
 
   std::map<std::string, double> Train(int64_t iteration, std::vector<proto::TrainGroup> groups) {
@@ -302,7 +582,9 @@ class Master {
       waiting.insert(peer);
     }
     std::vector<R> replies;
+    const char* what = proto::MessageName(Message(R{}));
     while (!waiting.empty()) {
+      CheckGrace(what);
       std::optional<net::Incoming> in = Pump(std::chrono::milliseconds(200));
       if (!in) continue;
       auto* reply = std::get_if<R>(&in->message);
@@ -416,10 +698,18 @@ class Master {
   std::vector<std::string> connected_;
   std::set<std::string> unresponsive_;
   std::ofstream metrics_;
+  std::unique_ptr<replay::ReplayBuffer> buffer_;
+  replay::Ledger ledger_;
+  int64_t commits_since_snapshot_ = 0;
+  std::set<uint64_t> reported_;                       // groups whose success the sampler has heard
   std::vector<proto::PolicyVersion> generated_with_;  // by each rollout worker, this iteration
   uint64_t next_request_id_ = 1;
-  uint64_t next_trajectory_id_ = 1;
+  uint64_t next_eval_id_ = 0;
+  int64_t iteration_ = 0;  // the last finished iteration
   proto::PolicyVersion policy_version_ = 0;
+  proto::PolicyVersion checkpointed_version_ = 0;
+  bool stopping_ = false;
+  Clock::time_point stop_seen_;
 };
 
 }  // namespace

@@ -39,6 +39,8 @@ class SampledFeed : public PromptFeed {
   }
 
   const std::vector<proto::Prompt>& Heldout() const override { return source_->Heldout(); }
+  std::string SaveState() const override { return sampler_->SaveState(); }
+  void LoadState(const std::string& state) override { sampler_->LoadState(state); }
 
  private:
   static std::unique_ptr<task::PromptSource> MakeSource(const config::Config& c) {

@@ -18,6 +18,9 @@ class PromptFeed {
   // The fraction of a prompt's samples that succeeded (for prioritised sampling).
   virtual void Report(const std::string& prompt_id, double success_rate) = 0;
   virtual const std::vector<proto::Prompt>& Heldout() const = 0;
+  // The sampler's position, to resume a run exactly where it was.
+  virtual std::string SaveState() const = 0;
+  virtual void LoadState(const std::string& state) = 0;
 };
 
 std::unique_ptr<PromptFeed> MakePromptFeed(const config::Config& config);

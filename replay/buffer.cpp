@@ -184,6 +184,7 @@ void BufferState::ApplyOne(const Change& change) {
           if (t.segments.empty() && !c.prompt_tokens.empty()) t.prompt_tokens = c.prompt_tokens;
           t.segments.push_back(c.segment);
           t.finish = c.finish;
+          if (t.finished()) t.text = c.text;
         } else if constexpr (std::is_same_v<T, ScoreTrajectory>) {
           Trajectory& t = trajectories_.at(c.trajectory_id);
           t.scored = true;

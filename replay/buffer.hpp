@@ -55,6 +55,7 @@ struct Trajectory {
   std::vector<int32_t> prompt_tokens;  // set by the first segment
   std::vector<Segment> segments;
   FinishReason finish = FinishReason::kBudget;  // kBudget: not finished yet
+  std::string text;                             // the whole response, decoded; set when it finishes
   bool scored = false;
   double reward = 0;
   bool correct = false;
@@ -62,7 +63,7 @@ struct Trajectory {
   size_t response_tokens() const;
   template <class A>
   void serialize(A& a) {
-    a(id, group_id, prompt_tokens, segments, finish, scored, reward, correct);
+    a(id, group_id, prompt_tokens, segments, finish, text, scored, reward, correct);
   }
 };
 
@@ -134,9 +135,10 @@ struct AddSegment {
   std::vector<int32_t> prompt_tokens;  // recorded with the first segment
   Segment segment;
   FinishReason finish = FinishReason::kBudget;
+  std::string text;  // the whole response decoded (kept when finished)
   template <class A>
   void serialize(A& a) {
-    a(trajectory_id, prompt_tokens, segment, finish);
+    a(trajectory_id, prompt_tokens, segment, finish, text);
   }
 };
 

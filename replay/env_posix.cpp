@@ -135,8 +135,8 @@ class PosixEnv : public Env {
       ::close(fd);
       std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-      throw JournalIoError(StrCat("journal directory lock ", path, " is held by pid ", holder, " (",
-                                  std::strerror(err), ")"));
+      throw JournalIoError(
+          StrCat("lock file ", path, " is held by pid ", holder, " (", std::strerror(err), ")"));
     }
     std::string pid = StrCat(::getpid(), "\n");
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

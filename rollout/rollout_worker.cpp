@@ -4,6 +4,7 @@
 
 #include "common/model/generator.hpp"
 #include "common/model/policy.hpp"
+#include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
 #include "common/weights/weight_sync.hpp"
 
@@ -18,6 +19,8 @@ proto::FinishReason ToFinishReason(model::Finish f) {
       return proto::FinishReason::kLength;
     case model::Finish::kBudget:
       return proto::FinishReason::kBudget;
+    case model::Finish::kRepeat:
+      return proto::FinishReason::kRepeat;
   }
   return proto::FinishReason::kStop;
 }
@@ -28,11 +31,13 @@ std::vector<int32_t> To32(const std::vector<int64_t>& v) { return {v.begin(), v.
 
 int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
   model::SetComputeThreads(static_cast<int>(job.config.threads.rollout));
-  model::Policy policy = model::LoadPolicy(model::InitialPolicyDir(job.config));
+  const run::Checkpoint start = run::StartingPolicy(job.config);
+  model::Policy policy = model::LoadPolicy(start.dir);
   policy.model->eval();
   auto weights = weights::MakeMpiWeightSync(weights_comm, 0);
   const std::vector<torch::Tensor> params = policy.model->parameters();
-  proto::PolicyVersion version = 0;
+  proto::PolicyVersion version = start.policy_version;
+  auto detokenize = [&](const std::vector<int64_t>& ids) { return policy.tokenizer.Decode(ids); };
 
   auto generate = [&](const proto::GenerateRequest& request) {
     auto t0 = std::chrono::steady_clock::now();
@@ -52,6 +57,10 @@ int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
       g.top_p = task.sampling.top_p;
       g.seed = task.sampling.seed;
       g.stop_tokens = {tok::CharTokenizer::kEos};
+      g.stop_strings = task.stop_strings;
+      if (!g.stop_strings.empty()) g.detokenize = detokenize;
+      g.repeat_ngram = task.repeat_ngram;
+      g.repeat_count = task.repeat_count;
       batch.push_back(std::move(g));
     }
     std::vector<model::GenerationResult> results =

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/model/policy.hpp"
+#include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
 #include "trainer/policy_update.hpp"
 
@@ -10,11 +11,14 @@ namespace crescent::trainer {
 
 int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm trainers_comm) {
   model::SetComputeThreads(static_cast<int>(job.config.threads.trainer));
-  model::Policy policy = model::LoadPolicy(model::InitialPolicyDir(job.config));
+  const run::Checkpoint start = run::StartingPolicy(job.config);
+  model::Policy policy = model::LoadPolicy(start.dir);
   auto weights = weights::MakeMpiWeightSync(weights_comm, 0);
   auto gradients = weights::MakeMpiWeightSync(trainers_comm, 0);
   const std::vector<torch::Tensor> params = policy.model->parameters();
-  proto::PolicyVersion version = 0;
+  proto::PolicyVersion version = start.policy_version;
+  if (version > 0)
+    LogInfo("starting from checkpoint ", start.dir, " (policy version ", version, ")");
 
   int trainer_rank = 0;
   MPI_Comm_rank(trainers_comm, &trainer_rank);
@@ -37,6 +41,21 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
           proto::WeightsSynced reply;
           reply.policy_version = weights->Broadcast(params, sync->policy_version);
           version = reply.policy_version;
+          reply.seconds = seconds();
+          return reply;
+        }
+        if (auto* save = std::get_if<proto::SaveCheckpoint>(&m)) {
+          proto::CheckpointSaved reply;
+          reply.policy_version = save->policy_version;
+          if (save->policy_version != version) {
+            reply.error = StrCat("asked to checkpoint policy version ", save->policy_version,
+                                 ", but this trainer holds version ", version);
+          } else if (trainer_rank == 0) {
+            const std::string staged = run::StageCheckpoint(job.config.run.dir, version);
+            model::SavePolicy(policy, staged);
+            reply.dir =
+                run::PublishCheckpoint(job.config.run.dir, staged, save->iteration, version).dir;
+          }
           reply.seconds = seconds();
           return reply;
         }

@@ -1,7 +1,11 @@
 #include "common/cli/launch.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +18,7 @@
 #include "common/net/transport.hpp"
 #include "common/util/log.hpp"
 #include "master/master.hpp"
+#include "replay/journal.hpp"
 #include "reward/reward_worker.hpp"
 #include "rollout/rollout_worker.hpp"
 #include "trainer/trainer_worker.hpp"
@@ -37,18 +42,56 @@ LogLevel ParseLevel(const std::string& name) {
   return LogLevel::kInfo;
 }
 
+// Set by the launcher's signal handler.
+volatile sig_atomic_t g_launcher_signal = 0;
+void OnLauncherSignal(int signal) {
+  if (!g_launcher_signal) g_launcher_signal = signal;
+}
+
+// The run directory's config.yaml: written on the first run; a resumed run
+// must have the same config, but for the numbers of rollout workers and
+// reward services.
+void CheckOrWriteRunConfig(const config::Config& c) {
+  const std::string path = c.run.dir + "/config.yaml";
+  if (fs::exists(path)) {
+    config::Config saved = config::LoadConfigFile(path);
+    std::vector<std::string> diffs =
+        config::Differences(saved, c, {"cluster.rollout_workers", "cluster.reward_services"});
+    if (!diffs.empty()) {
+      std::string list;
+      for (const auto& d : diffs) list += "\n  " + d;
+      throw config::ConfigError(
+          StrCat(c.run.dir, " holds a run started with a different config (", path,
+                 "); only cluster.rollout_workers and cluster.reward_services may change when "
+                 "resuming. Differing keys (saved -> now):",
+                 list, "\nUse another run.dir for a new run."));
+    }
+    std::cerr << "crescent run: resuming the run in " << c.run.dir << std::endl;
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << config::ToYaml(c);
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+  }
+  fs::rename(tmp, path);
+}
+
 }  // namespace
 
 int LaunchJob(const config::Config& given) {
   config::Config c = given;
   c.run.dir = fs::absolute(c.run.dir).lexically_normal().string();
   fs::create_directories(c.run.dir);
-  const std::string config_path = c.run.dir + "/config.yaml";
-  {
-    std::ofstream out(config_path);
-    out << config::ToYaml(c);
-    if (!out) throw std::runtime_error("cannot write " + config_path);
+  std::unique_ptr<replay::FileLock> lock;
+  try {
+    lock = replay::Env::Posix()->LockFile(c.run.dir + "/LOCK");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+        StrCat("run directory ", c.run.dir, " is in use by another crescent job: ", e.what()));
   }
+  CheckOrWriteRunConfig(c);
+  const std::string config_path = c.run.dir + "/config.yaml";
   const size_t ranks = config::RankRoles(c.cluster).size();
   std::vector<std::string> argv = {c.cluster.mpirun};
   if (geteuid() == 0) argv.push_back("--allow-run-as-root");
@@ -65,12 +108,67 @@ int LaunchJob(const config::Config& given) {
   std::vector<char*> raw;
   for (auto& a : argv) raw.push_back(a.data());
   raw.push_back(nullptr);
-  execvp(raw[0], raw.data());
-  throw std::runtime_error(StrCat("cannot start ", c.cluster.mpirun, " (cluster.mpirun, ",
-                                  c.Where("cluster.mpirun"), "): ", std::strerror(errno)));
+
+  struct sigaction action = {};
+  action.sa_handler = OnLauncherSignal;
+  sigemptyset(&action.sa_mask);
+  for (int s : {SIGTERM, SIGINT}) sigaction(s, &action, nullptr);
+  const pid_t child = fork();
+  if (child < 0) throw std::runtime_error(StrCat("fork: ", std::strerror(errno)));
+  if (child == 0) {
+    // Its own process group, so that a terminal's Ctrl-C or a signal to our
+    // group reaches mpirun only through us (mpirun kills the job at once on
+    // SIGTERM or SIGINT); stdin from /dev/null, as a background group must.
+    setpgid(0, 0);
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    execvp(raw[0], raw.data());
+    std::fprintf(stderr, "crescent run: cannot start %s (cluster.mpirun, %s): %s\n", raw[0],
+                 c.Where("cluster.mpirun").c_str(), std::strerror(errno));
+    _exit(127);
+  }
+  // On SIGTERM/SIGINT: SIGUSR1 to mpirun, which forwards it to every rank;
+  // the master commits and ends the job within run.shutdown_grace_s. Past
+  // that (and a margin), mpirun is told to kill the job.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point deadline;
+  int stage = 0;  // 1: SIGUSR1 sent; 2: SIGTERM sent; 3: SIGKILL sent
+  int status = 0;
+  while (true) {
+    const pid_t r = waitpid(child, &status, WNOHANG);
+    if (r == child) break;
+    if (r < 0 && errno != EINTR)
+      throw std::runtime_error(StrCat("waitpid: ", std::strerror(errno)));
+    if (g_launcher_signal && stage == 0) {
+      std::cerr << "crescent run: received " << strsignal(g_launcher_signal)
+                << ": committing and stopping (up to run.shutdown_grace_s = "
+                << c.run.shutdown_grace_s << " s)" << std::endl;
+      kill(child, SIGUSR1);
+      deadline = Clock::now() + std::chrono::milliseconds(
+                                    static_cast<int64_t>(c.run.shutdown_grace_s * 1000) + 10000);
+      stage = 1;
+    } else if (stage >= 1 && stage < 3 && Clock::now() > deadline) {
+      std::cerr << "crescent run: the job did not stop in time: "
+                << (stage == 1 ? "terminating" : "killing") << " it" << std::endl;
+      kill(child, stage == 1 ? SIGTERM : SIGKILL);
+      deadline = Clock::now() + std::chrono::seconds(10);
+      ++stage;
+    }
+    usleep(50 * 1000);
+  }
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (g_launcher_signal && code == 0) {
+    std::cerr << "crescent run: stopped on " << strsignal(g_launcher_signal)
+              << "; run the same command to resume" << std::endl;
+    return 128 + g_launcher_signal;
+  }
+  return code;
 }
 
 int RunWorkerRank(int argc, char** argv) {
+  net::CatchStopSignals();  // before MPI starts threads
   mpi::MpiSession session(&argc, &argv);
   net::JobContext job;
   job.rank = session.rank();

@@ -16,6 +16,7 @@
 #include "common/model/pretrained.hpp"
 #include "common/tokenizer/tokenizer.hpp"
 #include "common/util/log.hpp"
+#include "replay/buffer.hpp"
 #include "replay/journal.hpp"
 #include "trainer/sft.hpp"
 
@@ -103,6 +104,8 @@ void Usage(std::ostream& out) {
          "  model logits --model DIR            JSON id array in, logits per position out\n"
          "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
          "  bench journal [...]                 replay journal appends and recovery vs raw I/O\n"
+         "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
+         "                                       one line per trajectory, with its tokens)\n"
          "  config check|show [CONFIG] [--set key=value]...\n"
          "  config reference                    every key, its default and meaning\n";
 }
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
       return model::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
     }
     if (command == "config") return ConfigCommand(args);
+    if (command == "replay") return replay::ReplayCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

@@ -39,6 +39,11 @@ Check<double> Positive() {
     return v > 0 && std::isfinite(v) ? std::string() : "expected a positive number";
   };
 }
+Check<double> NonNegative() {
+  return [](const double& v) {
+    return v >= 0 && std::isfinite(v) ? std::string() : "expected a number >= 0";
+  };
+}
 Check<std::string> OneOf(std::vector<std::string> choices) {
   return [choices](const std::string& v) {
     if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string();
@@ -349,6 +354,9 @@ void Validate(const Config& c) {
   if (c.model.heads % c.model.kv_heads != 0 || c.model.hidden_size % c.model.heads != 0) {
     fail("model.kv_heads", "expected heads divisible by kv_heads, hidden_size by heads");
   }
+  if (c.rollout.budget >= c.rollout.max_response_tokens) {
+    fail("rollout.budget", "expected less than rollout.max_response_tokens (or 0: off)");
+  }
   if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
     fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
   }
@@ -363,6 +371,10 @@ void RunSection::Visit(V& v) {
   v.Field("iterations", iterations, "Number of RL iterations to run.", AtLeast(0));
   v.Field("log_level", log_level, "Log verbosity: debug, info, warn or error.",
           OneOf({"debug", "info", "warn", "error"}));
+  v.Field("shutdown_grace_s", shutdown_grace_s,
+          "On SIGTERM (or SIGINT), the job commits its work and exits within this many seconds; "
+          "run the same command again to resume.",
+          Positive());
 }
 
 template <class V>
@@ -462,6 +474,29 @@ void RolloutSection::Visit(V& v) {
   v.Field("batch_slots", batch_slots,
           "Sequences decoded at once by a rollout worker (continuous batching fills freed slots).",
           AtLeast(1));
+  v.Field("budget", budget,
+          "Partial rollouts: new tokens a trajectory may generate per iteration; an unfinished "
+          "one is kept in the replay buffer and continued in the next iteration. 0: every "
+          "trajectory is generated to its end.",
+          AtLeast(0));
+  v.Field("stop_strings", stop_strings,
+          "A response ends when its text ends with one of these (the end-of-sequence token "
+          "always ends it).");
+  v.Field("repeat_ngram", repeat_ngram,
+          "Repetition detector: n-gram size; 0: off. A response whose last repeat_count n-grams "
+          "are the same stops with finish reason repeat.",
+          AtLeast(0));
+  v.Field("repeat_count", repeat_count, "Repetition detector: consecutive repeats that stop it.",
+          AtLeast(2));
+  v.Field("max_staleness", max_staleness,
+          "Partial rollouts: a segment generated more than this many policy versions before the "
+          "one being trained is excluded from the loss (or restarted, see stale_policy).",
+          AtLeast(0));
+  v.Field("stale_policy", stale_policy,
+          "What happens to an unfinished trajectory with a segment older than max_staleness: "
+          "exclude (continue it; its stale segments carry no gradient) or restart (drop it, "
+          "logged in the ledger, and generate a fresh one).",
+          OneOf({"exclude", "restart"}));
 }
 
 template <class V>
@@ -479,6 +514,10 @@ void TrainerSection::Visit(V& v) {
   v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
   v.Field("clip_epsilon", clip_epsilon, "grpo: ratio clipping epsilon.", Positive());
   v.Field("kl_coef", kl_coef, "grpo: weight of the KL term to the initial policy.");
+  v.Field("checkpoint_every", checkpoint_every,
+          "Save a trainer checkpoint (RUN_DIR/checkpoints) every N iterations; a resumed run "
+          "starts from the last one and trains again on what came after it.",
+          AtLeast(1));
 }
 
 template <class V>
@@ -488,6 +527,22 @@ void RewardSection::Visit(V& v) {
           "shared libraries (docs/rewards.md).");
   v.Field("timeout_s", timeout_s, "A plug-in taking longer than this on a sample scores 0 for it.",
           Positive());
+  v.Field("repeat_penalty", repeat_penalty,
+          "Subtracted from the reward of a response stopped by the repetition detector.",
+          NonNegative());
+}
+
+template <class V>
+void ReplaySection::Visit(V& v) {
+  v.Field("fsync", fsync,
+          "When the replay buffer's log reaches the disk: commit (before each commit returns), "
+          "interval (every fsync_interval_ms), never (left to the OS).",
+          OneOf({"commit", "interval", "never"}));
+  v.Field("fsync_interval_ms", fsync_interval_ms, "fsync: interval: milliseconds between fsyncs.",
+          AtLeast(1));
+  v.Field("snapshot_every", snapshot_every,
+          "Write a snapshot of the replay buffer (and drop the log before it) every N commits.",
+          AtLeast(1));
 }
 
 template <class V>
@@ -512,6 +567,8 @@ void Config::Visit(V& v) {
   v.Section("rollout", rollout, "Generation by the rollout workers.");
   v.Section("trainer", trainer, "Policy optimisation.");
   v.Section("reward", reward, "Scoring by the reward services.");
+  v.Section("replay", replay,
+            "The replay buffer (RUN_DIR/replay): partial and finished rollouts, kept durably.");
   v.Section("eval", eval, "Held-out evaluation.");
 }
 
@@ -581,6 +638,32 @@ std::string ToYaml(const Config& config) {
   const_cast<Config&>(config).Visit(emitter);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::string> Differences(const Config& before, const Config& after,
+                                     const std::set<std::string>& ignored) {
+  // Every key as "section.key" -> its YAML text.
+  auto flatten = [](const Config& c) {
+    std::map<std::string, std::string> keys;
+    YAML::Node root = YAML::Load(ToYaml(c));
+    for (const auto& section : root) {
+      for (const auto& key : section.second) {
+        YAML::Emitter e;
+        e << YAML::Flow << key.second;
+        keys[section.first.as<std::string>() + "." + key.first.as<std::string>()] = e.c_str();
+      }
+    }
+    return keys;
+  };
+  std::map<std::string, std::string> a = flatten(before), b = flatten(after);
+  std::vector<std::string> out;
+  for (const auto& [key, value] : b) {
+    if (ignored.count(key)) continue;
+    auto it = a.find(key);
+    const std::string old = it == a.end() ? "(absent)" : it->second;
+    if (old != value) out.push_back(StrCat(key, ": ", old, " -> ", value));
+  }
+  return out;
 }
 
 std::string ConfigReference() {

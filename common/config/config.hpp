@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct RunSection {
   int64_t seed = 1;
   int64_t iterations = 300;
   std::string log_level = "info";
+  double shutdown_grace_s = 30.0;
   template <class V>
   void Visit(V& v);
 };
@@ -95,6 +97,12 @@ struct RolloutSection {
   int64_t top_k = 0;
   double top_p = 1.0;
   int64_t batch_slots = 64;
+  int64_t budget = 0;  // 0: no partial rollouts
+  std::vector<std::string> stop_strings = {};
+  int64_t repeat_ngram = 0;
+  int64_t repeat_count = 4;
+  int64_t max_staleness = 4;
+  std::string stale_policy = "exclude";  // or "restart"
   template <class V>
   void Visit(V& v);
 };
@@ -109,6 +117,7 @@ struct TrainerSection {
   double grad_clip = 1.0;
   double clip_epsilon = 0.2;  // grpo
   double kl_coef = 0.0;       // grpo
+  int64_t checkpoint_every = 10;
   template <class V>
   void Visit(V& v);
 };
@@ -116,6 +125,15 @@ struct TrainerSection {
 struct RewardSection {
   std::vector<std::string> functions = {"math"};
   double timeout_s = 5.0;
+  double repeat_penalty = 0.0;
+  template <class V>
+  void Visit(V& v);
+};
+
+struct ReplaySection {
+  std::string fsync = "commit";  // commit, interval, never
+  int64_t fsync_interval_ms = 100;
+  int64_t snapshot_every = 200;
   template <class V>
   void Visit(V& v);
 };
@@ -136,6 +154,7 @@ struct Config {
   RolloutSection rollout;
   TrainerSection trainer;
   RewardSection reward;
+  ReplaySection replay;
   EvalSection eval;
   // Where each key's value came from ("configs/x.yaml:14", "--set", "default"),
   // so that later errors can point at the line the user wrote.
@@ -168,5 +187,10 @@ const std::string& EmbeddedDefaultConfig();
 std::string ToYaml(const Config& config);
 // A Markdown reference of every key: name, type, default, meaning.
 std::string ConfigReference();
+
+// "section.key: before -> after" for every key whose value differs, except
+// the `ignored` keys.
+std::vector<std::string> Differences(const Config& before, const Config& after,
+                                     const std::set<std::string>& ignored = {});
 
 }  // namespace crescent::config

@@ -60,6 +60,31 @@ std::pair<int64_t, float> Choose(const float* logits, int64_t vocab, const Gener
 
 }  // namespace
 
+bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count) {
+  if (ngram <= 0 || count < 2) return false;
+  const size_t span = static_cast<size_t>(ngram) * count;
+  if (tokens.size() < span) return false;
+  const size_t start = tokens.size() - span;
+  for (size_t i = start + ngram; i < tokens.size(); ++i)
+    if (tokens[i] != tokens[i - ngram]) return false;
+  return true;
+}
+
+bool EndsInStopString(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
+                      const std::function<std::string(const std::vector<int64_t>&)>& detokenize) {
+  if (stops.empty() || tokens.empty()) return false;
+  size_t longest = 0;
+  for (const auto& s : stops) longest = std::max(longest, s.size());
+  const size_t n = std::min(tokens.size(), longest + 1);
+  const std::string tail = detokenize(std::vector<int64_t>(tokens.end() - n, tokens.end()));
+  for (const auto& s : stops) {
+    if (!s.empty() && tail.size() >= s.size() &&
+        tail.compare(tail.size() - s.size(), s.size(), s) == 0)
+      return true;
+  }
+  return false;
+}
+
 std::vector<GenerationResult> Generate(Llama& model, const std::vector<GenerationRequest>& requests,
                                        int64_t slots) {
   torch::InferenceMode guard;
@@ -82,10 +107,13 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
     out.logprobs.push_back(logprob);
     a.last_token = token;
     const int64_t n = static_cast<int64_t>(out.tokens.size());
-    if (std::find(r.stop_tokens.begin(), r.stop_tokens.end(), token) != r.stop_tokens.end()) {
+    if (std::find(r.stop_tokens.begin(), r.stop_tokens.end(), token) != r.stop_tokens.end() ||
+        EndsInStopString(out.tokens, r.stop_strings, r.detokenize)) {
       out.finish = Finish::kStop;
     } else if (n >= r.max_new_tokens || a.position + 1 >= max_positions) {
       out.finish = Finish::kLength;
+    } else if (EndsInRepeat(out.tokens, r.repeat_ngram, r.repeat_count)) {
+      out.finish = Finish::kRepeat;
     } else if (r.budget > 0 && n >= r.budget) {
       out.finish = Finish::kBudget;
     } else {
@@ -98,6 +126,8 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
     while (!free_slots.empty() && next < requests.size()) {
       const GenerationRequest& r = requests[next];
       TORCH_CHECK(!r.prompt.empty(), "generation request ", next, " has an empty prompt");
+      TORCH_CHECK(r.stop_strings.empty() || r.detokenize, "generation request ", next,
+                  " has stop strings but no detokenize function");
       if (r.max_new_tokens <= 0 || static_cast<int64_t>(r.prompt.size()) >= max_positions) {
         results[next].finish = Finish::kLength;
         ++next;

@@ -4,13 +4,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "common/model/llama.hpp"
 
 namespace crescent::model {
 
-enum class Finish { kStop, kLength, kBudget };
+// kStop: a stop token or stop string; kLength: max_new_tokens or the model's
+// context; kRepeat: the repetition detector; kBudget: this call's budget ran
+// out before the response finished (continue it later from its prefix).
+// When several apply to one token: stop, then length, then repeat, then budget.
+enum class Finish { kStop, kLength, kBudget, kRepeat };
 
 struct GenerationRequest {
   std::vector<int64_t> prompt;  // prompt, plus any earlier partial response to continue
@@ -21,7 +27,24 @@ struct GenerationRequest {
   float top_p = 1.0f;           // 1: off
   uint64_t seed = 0;
   std::vector<int64_t> stop_tokens;
+  // The response stops when the text of this call's new tokens ends with one
+  // of these; `detokenize` (required with stop strings) decodes ids to text.
+  // Only the last tokens are decoded: as many as the longest stop string has
+  // bytes, plus one (every token decodes to at least one byte, or to a
+  // fragment of one that the next token completes).
+  std::vector<std::string> stop_strings;
+  std::function<std::string(const std::vector<int64_t>&)> detokenize;
+  // Repetition detector: stops when the last repeat_ngram * repeat_count new
+  // tokens are one n-gram repeated repeat_count times. 0: off.
+  int32_t repeat_ngram = 0;
+  int32_t repeat_count = 0;
 };
+
+// Whether `tokens` ends with the same n-gram repeated `count` times.
+bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count);
+// Whether the decoded tail of `tokens` ends with one of `stops`.
+bool EndsInStopString(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
+                      const std::function<std::string(const std::vector<int64_t>&)>& detokenize);
 
 struct GenerationResult {
   std::vector<int64_t> tokens;  // new tokens, a stop token included

@@ -25,10 +25,6 @@ Policy NewBuiltinPolicy(const config::Config& c) {
   return {Llama(lc), tokenizer};
 }
 
-std::string InitialPolicyDir(const config::Config& c) {
-  return c.model.path.empty() ? c.run.dir + "/sft" : c.model.path;
-}
-
 Policy LoadPolicy(const std::string& dir) {
   if (!std::filesystem::exists(dir + "/config.json")) {
     throw std::runtime_error(dir +

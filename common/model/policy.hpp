@@ -17,8 +17,6 @@ struct Policy {
 
 // A freshly initialised built-in model (seed sft.seed) for the built-in task.
 Policy NewBuiltinPolicy(const config::Config& config);
-// Where RL starts from: model.path if set, else the SFT checkpoint RUN_DIR/sft.
-std::string InitialPolicyDir(const config::Config& config);
 // Loads a policy saved by SavePolicy; errors name the directory and what to run.
 Policy LoadPolicy(const std::string& dir);
 void SavePolicy(Policy& policy, const std::string& dir);

@@ -1,10 +1,44 @@
 #include "common/net/job.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
 
 #include "common/util/log.hpp"
 
 namespace crescent::net {
+namespace {
+std::atomic<int> g_stop_signal{0};
+
+void RecordStopSignal(int signal) {
+  int none = 0;
+  g_stop_signal.compare_exchange_strong(none, signal);
+}
+}  // namespace
+
+void CatchStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, s);
+  // A thread that unblocks them again (a library's) only records them too.
+  struct sigaction action = {};
+  action.sa_handler = RecordStopSignal;
+  action.sa_flags = SA_RESTART;
+  action.sa_mask = set;
+  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaction(s, &action, nullptr);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    while (true) {
+      int signal = 0;
+      if (sigwait(&set, &signal) == 0) RecordStopSignal(signal);
+    }
+  }).detach();
+}
+
+int StopSignal() { return g_stop_signal.load(); }
 
 std::string JobContext::Describe(int r) const {
   const char* kind = "";
@@ -37,7 +71,12 @@ int ServeWorker(const JobContext& job, const RequestHandler& handle) {
   proto::Hello hello{config::RoleName(job.role()), job.rank, job.hosts[job.rank],
                      static_cast<int32_t>(getpid())};
   WorkerLink link(job.master_endpoint, hello, job.link_options());
+  bool told = false;
   while (true) {
+    if (StopSignal() && !told) {
+      LogInfo("received ", strsignal(StopSignal()), ": the master will end this worker");
+      told = true;
+    }
     std::optional<proto::Message> message = link.Receive(std::chrono::milliseconds(200));
     if (!message) {
       if (!link.MasterAlive()) {

@@ -32,6 +32,16 @@ struct JobContext {
 using RequestHandler = std::function<std::optional<proto::Message>(const proto::Message&)>;
 
 // Serves requests until Shutdown; returns the process exit code (0 on Shutdown).
+// A stop signal (below) does not end a worker: the master decides when it ends.
 int ServeWorker(const JobContext& job, const RequestHandler& handle);
+
+// Stop signals of a rank: SIGTERM and SIGINT (a scheduler's preemption notice)
+// and SIGUSR1 (what `crescent run` sends mpirun, which forwards it to every
+// rank). Blocks them in the calling thread, and so in every thread started
+// after it, and receives them on a thread of their own: call first in main,
+// before MPI or ZeroMQ start threads.
+void CatchStopSignals();
+// The first stop signal received, 0 before any.
+int StopSignal();
 
 }  // namespace crescent::net

@@ -173,6 +173,7 @@ struct WorkerLink::Impl {
   std::thread io;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> master_heard_ns{0};
+  std::atomic<int64_t> io_turn_ns{0};  // when the I/O loop last turned (0: not yet)
 
   std::mutex mutex;
   std::condition_variable ready;
@@ -227,6 +228,7 @@ void WorkerLink::Impl::Serve(zmq::socket_t dealer, zmq::socket_t relay, std::str
       master_heard_ns = NowNs();
     }
     last_turn = Clock::now();
+    io_turn_ns = NowNs();
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0},
                                {relay.handle(), 0, ZMQ_POLLIN, 0}};
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_beat - Clock::now());
@@ -279,6 +281,11 @@ std::optional<proto::Message> WorkerLink::Receive(std::chrono::milliseconds time
 }
 
 bool WorkerLink::MasterAlive() const {
+  // The I/O thread has not turned since a pause of this process: it has yet
+  // to see the pause (and forgive the master's silence during it).
+  const int64_t turned = impl_->io_turn_ns.load();
+  const double io_idle = (NowNs() - turned) / 1e9;
+  if (turned != 0 && io_idle > 2 * impl_->options.heartbeat_interval_s + 1) return true;
   double silent = (NowNs() - impl_->master_heard_ns.load()) / 1e9;
   return silent < impl_->options.heartbeat_timeout_s;
 }

@@ -51,10 +51,10 @@ const char* FinishReasonName(FinishReason reason) {
 }
 
 const char* MessageName(const Message& message) {
-  static const char* const kNames[] = {"Hello",        "Heartbeat",       "Shutdown",
-                                       "WorkerError",  "GenerateRequest", "GenerateResult",
-                                       "ScoreRequest", "ScoreResult",     "TrainRequest",
-                                       "TrainResult",  "SyncWeights",     "WeightsSynced"};
+  static const char* const kNames[] = {
+      "Hello",          "Heartbeat",     "Shutdown",       "WorkerError",    "GenerateRequest",
+      "GenerateResult", "ScoreRequest",  "ScoreResult",    "TrainRequest",   "TrainResult",
+      "SyncWeights",    "WeightsSynced", "SaveCheckpoint", "CheckpointSaved"};
   static_assert(sizeof kNames / sizeof kNames[0] == std::variant_size_v<Message>);
   return kNames[message.index()];
 }

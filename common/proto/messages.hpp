@@ -26,7 +26,7 @@ void serialize(A& a, Prompt& p) {
 
 namespace crescent::proto {
 
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;
 
 // A policy version names one set of weights forever; versions are never reused.
 using PolicyVersion = int64_t;
@@ -44,6 +44,8 @@ enum class MessageType : uint16_t {
   kTrainResult = 15,
   kSyncWeights = 16,
   kWeightsSynced = 17,
+  kSaveCheckpoint = 18,
+  kCheckpointSaved = 19,
 };
 
 // ---- control ----------------------------------------------------------------
@@ -119,9 +121,13 @@ struct GenerationTask {
   int32_t max_response_tokens = 0;  // length limit of the whole response
   int32_t budget = 0;               // new tokens allowed in this request; 0: no budget
   SamplingParams sampling;
+  std::vector<std::string> stop_strings;
+  int32_t repeat_ngram = 0;  // repetition detector; 0: off
+  int32_t repeat_count = 0;
   template <class A>
   void serialize(A& a) {
-    a(trajectory_id, prompt, prefix, max_response_tokens, budget, sampling);
+    a(trajectory_id, prompt, prefix, max_response_tokens, budget, sampling, stop_strings,
+      repeat_ngram, repeat_count);
   }
 };
 
@@ -280,9 +286,33 @@ struct WeightsSynced {
   }
 };
 
-using Message =
-    std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest, GenerateResult,
-                 ScoreRequest, ScoreResult, TrainRequest, TrainResult, SyncWeights, WeightsSynced>;
+// Master -> trainers: save the current weights as the run's checkpoint of
+// `policy_version` (trainer 0 writes it; every trainer replies).
+struct SaveCheckpoint {
+  static constexpr MessageType kType = MessageType::kSaveCheckpoint;
+  int64_t iteration = 0;
+  PolicyVersion policy_version = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(iteration, policy_version);
+  }
+};
+
+struct CheckpointSaved {
+  static constexpr MessageType kType = MessageType::kCheckpointSaved;
+  PolicyVersion policy_version = 0;
+  std::string dir;  // empty from trainers other than trainer 0
+  double seconds = 0;
+  std::string error;
+  template <class A>
+  void serialize(A& a) {
+    a(policy_version, dir, seconds, error);
+  }
+};
+
+using Message = std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest,
+                             GenerateResult, ScoreRequest, ScoreResult, TrainRequest, TrainResult,
+                             SyncWeights, WeightsSynced, SaveCheckpoint, CheckpointSaved>;
 
 const char* MessageName(const Message& message);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "common/util/log.hpp"
@@ -9,10 +10,33 @@
 namespace crescent::task {
 namespace {
 
+// "<kind> <rng> <extra values...>"; LoadState checks the kind and that every
+// value parsed.
+template <class... T>
+std::string SaveFields(const char* kind, const std::mt19937_64& rng, const T&... extra) {
+  std::ostringstream out;
+  out.precision(17);
+  out << kind << ' ' << rng;
+  ((out << ' ' << extra), ...);
+  return out.str();
+}
+
+template <class... T>
+void LoadFields(const std::string& state, const char* kind, std::mt19937_64* rng, T*... extra) {
+  std::istringstream in(state);
+  std::string k;
+  in >> k >> *rng;
+  ((in >> *extra), ...);
+  if (k != kind || in.fail())
+    throw std::invalid_argument(StrCat("not a saved state of the ", kind, " sampler"));
+}
+
 class UniformSampler : public Sampler {
  public:
   UniformSampler(size_t n, uint64_t seed) : rng_(seed), pick_(0, n - 1) {}
   size_t Next() override { return pick_(rng_); }
+  std::string SaveState() const override { return SaveFields("uniform", rng_); }
+  void LoadState(const std::string& state) override { LoadFields(state, "uniform", &rng_); }
 
  private:
   std::mt19937_64 rng_;
@@ -49,6 +73,10 @@ class CurriculumSampler : public Sampler {
     if (drawn_++ < warmup_) return all_(rng_);
     return hard_[std::uniform_int_distribution<size_t>(0, hard_.size() - 1)(rng_)];
   }
+  std::string SaveState() const override { return SaveFields("curriculum", rng_, drawn_); }
+  void LoadState(const std::string& state) override {
+    LoadFields(state, "curriculum", &rng_, &drawn_);
+  }
 
  private:
   std::mt19937_64 rng_;
@@ -83,6 +111,24 @@ class PrioritisedSampler : public Sampler {
     success_rate = std::clamp(success_rate, 0.0, 1.0);
     success_[index] += options_.success_rate_step * (success_rate - success_[index]);
     SetWeight(index);
+  }
+  std::string SaveState() const override {
+    std::ostringstream rates;
+    rates.precision(17);
+    for (double s : success_) rates << s << ' ';
+    return SaveFields("prioritised", rng_, success_.size(), rates.str());
+  }
+  void LoadState(const std::string& state) override {
+    std::istringstream in(state);
+    std::string kind;
+    size_t n = 0;
+    in >> kind >> rng_ >> n;
+    std::vector<double> rates(n);
+    for (double& r : rates) in >> r;
+    if (kind != "prioritised" || in.fail() || n != success_.size())
+      throw std::invalid_argument("not a saved state of the prioritised sampler of this pool");
+    success_ = std::move(rates);
+    for (size_t i = 0; i < success_.size(); ++i) SetWeight(i);
   }
 
  private:

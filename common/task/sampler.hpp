@@ -19,6 +19,11 @@ class Sampler {
   // The rewards' verdict on prompt `index`: the fraction of its samples that
   // were correct (0..1). Only the prioritised sampler uses it.
   virtual void Report(size_t index, double success_rate) {}
+  // Everything Next() and Report() depend on, as text: a resumed run's
+  // sampler continues exactly where the saved one was.
+  virtual std::string SaveState() const = 0;
+  // Throws std::invalid_argument when the text is not a state of this sampler.
+  virtual void LoadState(const std::string& state) = 0;
 };
 
 struct SamplerOptions {

@@ -145,3 +145,58 @@ TEST_CASE("sampled log-probs equal the training-side TokenLogprobs at the temper
     CHECK(out.logprobs[i] == Approx(lp[r.prompt.size() - 1 + i].item<float>()).margin(1e-4));
   }
 }
+
+TEST_CASE("the repetition detector finds an n-gram repeated at the end", "[model]") {
+  CHECK(EndsInRepeat({5, 1, 2, 1, 2, 1, 2}, 2, 3));
+  CHECK_FALSE(EndsInRepeat({5, 1, 2, 1, 2, 1, 3}, 2, 3));
+  CHECK_FALSE(EndsInRepeat({1, 2, 1, 2}, 2, 3));  // too short
+  CHECK(EndsInRepeat({7, 7, 7}, 1, 3));
+  CHECK_FALSE(EndsInRepeat({7, 7, 7}, 0, 3));  // off
+}
+
+TEST_CASE("a looping response stops with finish reason repeat", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m->parameters()) p.zero_();  // all logits equal: greedy emits token 0 forever
+  }
+  GenerationRequest r;
+  r.prompt = {1, 2, 3};
+  r.max_new_tokens = 12;
+  r.temperature = 0;
+  auto free_run = Generate(m, {r}, 1)[0];
+  CHECK(free_run.finish == Finish::kLength);
+  CHECK(free_run.tokens.size() == 12);
+  r.repeat_ngram = 1;
+  r.repeat_count = 4;
+  auto stopped = Generate(m, {r}, 1)[0];
+  CHECK(stopped.finish == Finish::kRepeat);
+  CHECK(stopped.tokens == std::vector<int64_t>{0, 0, 0, 0});
+}
+
+TEST_CASE("a stop string ends the response right where its text appears", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  auto letters = [](const std::vector<int64_t>& ids) {
+    std::string s;
+    for (int64_t id : ids) s += static_cast<char>('a' + id);
+    return s;
+  };
+  GenerationRequest r;
+  r.prompt = {1, 2, 3};
+  r.max_new_tokens = 16;
+  r.temperature = 0;
+  auto whole = Generate(m, {r}, 1)[0];
+  REQUIRE(whole.tokens.size() >= 4);
+  const std::string text = letters(whole.tokens);
+  const std::string stop = text.substr(2, 2);  // a two-token string from the middle
+  const size_t end = text.find(stop) + stop.size();
+  r.stop_strings = {"zzzz", stop};
+  r.detokenize = letters;
+  auto cut = Generate(m, {r}, 1)[0];
+  CHECK(cut.finish == Finish::kStop);
+  CHECK(cut.tokens == std::vector<int64_t>(whole.tokens.begin(), whole.tokens.begin() + end));
+  r.detokenize = nullptr;
+  CHECK_THROWS(Generate(m, {r}, 1));
+}

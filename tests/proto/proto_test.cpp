@@ -19,6 +19,9 @@ GenerateRequest SampleRequest() {
   t.prefix = {3, 4, 5};
   t.max_response_tokens = 16;
   t.budget = 8;
+  t.stop_strings = {"\n\n"};
+  t.repeat_ngram = 3;
+  t.repeat_count = 4;
   t.sampling.temperature = 0.7f;
   t.sampling.seed = 99;
   r.tasks = {t, t};
@@ -46,6 +49,8 @@ TEST_CASE("every message type round-trips", "[proto]") {
       TrainResult{3, 6, {{"loss", 0.25}}, 2.0, ""},
       SyncWeights{6},
       WeightsSynced{6, 0.2, ""},
+      SaveCheckpoint{12, 6},
+      CheckpointSaved{6, "runs/x/checkpoints/v00000006", 0.3, ""},
   };
   REQUIRE(messages.size() == std::variant_size_v<Message>);
   for (const auto& m : messages) {
@@ -80,7 +85,7 @@ TEST_CASE("bad frames are rejected with a reason", "[proto]") {
   SECTION("wrong version") {
     frame[4] = 9;
     CHECK(Decode(frame.data(), frame.size(), kLimit).error ==
-          "protocol version 9, this program speaks 1");
+          "protocol version 9, this program speaks 2");
   }
   SECTION("unknown type") {
     frame[6] = 99;

@@ -1,0 +1,50 @@
+// What a run directory holds, and the trainer checkpoints in it:
+//   config.yaml            the effective config (a resumed run must match it)
+//   LOCK                   held by the `crescent run` using the directory
+//   replay/                the replay buffer's journal (replay/buffer.hpp)
+//   ledger.jsonl           every trajectory trained on or dropped
+//   checkpoints/latest     names the newest complete checkpoint
+//   checkpoints/vNNNNNNNN/ a trainer checkpoint: the policy + checkpoint.json
+//   metrics.jsonl, policy/ metrics; the final policy
+// No LibTorch here: the master reads checkpoints' metadata only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/config/config.hpp"
+
+namespace crescent::run {
+
+std::string ReplayDir(const std::string& run_dir);
+std::string LedgerPath(const std::string& run_dir);
+
+// Where RL starts from when no checkpoint exists: model.path if set, else
+// the SFT checkpoint RUN_DIR/sft.
+std::string InitialPolicyDir(const config::Config& config);
+
+struct Checkpoint {
+  std::string dir;  // a policy directory (model::LoadPolicy)
+  int64_t iteration = 0;
+  int64_t policy_version = 0;
+};
+
+// The newest complete checkpoint of the run, if any. Throws naming the file
+// when `latest` names a missing or unreadable checkpoint.
+std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir);
+
+// The policy every role starts from: the latest checkpoint, else the initial
+// policy at version 0.
+Checkpoint StartingPolicy(const config::Config& config);
+
+// A fresh, empty directory to write checkpoint `policy_version` into.
+std::string StageCheckpoint(const std::string& run_dir, int64_t policy_version);
+// Makes a fully written staging directory the latest checkpoint: fsyncs its
+// files, renames it into place, points `latest` at it (atomically), and
+// removes all but the newest two checkpoints. A crash at any point leaves
+// `latest` naming a complete checkpoint (or absent, as before).
+Checkpoint PublishCheckpoint(const std::string& run_dir, const std::string& staged,
+                             int64_t iteration, int64_t policy_version);
+
+}  // namespace crescent::run
