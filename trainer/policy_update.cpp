@@ -7,23 +7,20 @@ namespace {
 
 using torch::indexing::Slice;
 
-// The batch as tensors: ids [N, T] right-padded; mask [N, T-1] marks the
-// positions that predict trained response tokens.
-struct Batch {
+// One group as tensors: ids [k, T] right-padded to the group's longest
+// sample (not the batch's: groups differ in length far more than the samples
+// of one group, and padding costs a full forward and backward); mask [k, T-1]
+// marks the positions that predict trained response tokens.
+struct GroupBatch {
   torch::Tensor ids, mask, behaviour, rewards;
-  std::vector<std::pair<int64_t, int64_t>> groups;  // [begin, end) rows
 };
 
-Batch MakeBatch(const std::vector<proto::TrainGroup>& groups) {
-  Batch b;
-  int64_t rows = 0, width = 2;
-  for (const auto& g : groups) {
-    b.groups.emplace_back(rows, rows + static_cast<int64_t>(g.samples.size()));
-    rows += g.samples.size();
-    for (const auto& s : g.samples) {
-      width = std::max<int64_t>(width, s.prompt_tokens.size() + s.response_tokens.size());
-    }
-  }
+GroupBatch MakeGroupBatch(const proto::TrainGroup& g) {
+  GroupBatch b;
+  const int64_t rows = static_cast<int64_t>(g.samples.size());
+  int64_t width = 2;
+  for (const auto& s : g.samples)
+    width = std::max<int64_t>(width, s.prompt_tokens.size() + s.response_tokens.size());
   b.ids = torch::zeros({rows, width}, torch::kLong);
   b.mask = torch::zeros({rows, width - 1});
   b.behaviour = torch::zeros({rows, width - 1});
@@ -31,20 +28,17 @@ Batch MakeBatch(const std::vector<proto::TrainGroup>& groups) {
   auto ids = b.ids.accessor<int64_t, 2>();
   auto mask = b.mask.accessor<float, 2>();
   auto behaviour = b.behaviour.accessor<float, 2>();
-  int64_t row = 0;
-  for (const auto& g : groups) {
-    for (const auto& s : g.samples) {
-      const int64_t p = s.prompt_tokens.size();
-      for (int64_t t = 0; t < p; ++t) ids[row][t] = s.prompt_tokens[t];
-      for (size_t j = 0; j < s.response_tokens.size(); ++j) {
-        ids[row][p + j] = s.response_tokens[j];
-        const bool trained = j >= s.loss_mask.size() || s.loss_mask[j];
-        mask[row][p + j - 1] = trained ? 1.0f : 0.0f;
-        if (j < s.behaviour_logprobs.size()) behaviour[row][p + j - 1] = s.behaviour_logprobs[j];
-      }
-      b.rewards[row] = s.reward;
-      ++row;
+  for (int64_t row = 0; row < rows; ++row) {
+    const auto& s = g.samples[row];
+    const int64_t p = s.prompt_tokens.size();
+    for (int64_t t = 0; t < p; ++t) ids[row][t] = s.prompt_tokens[t];
+    for (size_t j = 0; j < s.response_tokens.size(); ++j) {
+      ids[row][p + j] = s.response_tokens[j];
+      const bool trained = j >= s.loss_mask.size() || s.loss_mask[j];
+      mask[row][p + j - 1] = trained ? 1.0f : 0.0f;
+      if (j < s.behaviour_logprobs.size()) behaviour[row][p + j - 1] = s.behaviour_logprobs[j];
     }
+    b.rewards[row] = s.reward;
   }
   return b;
 }
@@ -57,32 +51,33 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   model->train();
   std::vector<torch::Tensor> params = model->parameters();
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.lr));
-  Batch b = MakeBatch(groups);
+  std::vector<GroupBatch> batches;
+  for (const auto& g : groups) batches.push_back(MakeGroupBatch(g));
   const double share = total_groups > 0 ? 1.0 / total_groups : 0.0;
-  torch::Tensor ref_tokens;
+  // Log-probs of the trained tokens, [k, T-1] per group.
+  auto token_logprobs = [&](const GroupBatch& b) {
+    return model::TokenLogprobs(model, b.ids) * b.mask;
+  };
+  std::vector<torch::Tensor> ref_seq;
   {
     torch::NoGradGuard no_grad;
-    ref_tokens = groups.empty() ? torch::Tensor() : model::TokenLogprobs(model, b.ids) * b.mask;
+    for (const auto& b : batches) ref_seq.push_back(token_logprobs(b).sum(1));
   }
   std::map<std::string, double> stats;
   for (int64_t step = 0; step < c.steps_per_iteration; ++step) {
     optimizer.zero_grad();
     double loss_value = 0;
-    if (!groups.empty()) {
-      torch::Tensor tokens = model::TokenLogprobs(model, b.ids) * b.mask;
-      torch::Tensor seq = tokens.sum(1), ref_seq = ref_tokens.sum(1);
+    if (!batches.empty()) {
       torch::Tensor loss = torch::zeros({});
-      for (auto [begin, end] : b.groups) {
-        auto rows = Slice(begin, end);
+      for (size_t i = 0; i < batches.size(); ++i) {
+        const GroupBatch& b = batches[i];
+        torch::Tensor tokens = token_logprobs(b);
         if (c.algorithm == "kimi") {
-          loss = loss +
-                 KimiLoss(seq.index({rows}), ref_seq.index({rows}), b.rewards.index({rows}), c.tau);
+          loss = loss + KimiLoss(tokens.sum(1), ref_seq[i], b.rewards, c.tau);
         } else if (c.algorithm == "reinforce") {
-          loss = loss + ReinforceLoss(seq.index({rows}), b.rewards.index({rows}));
+          loss = loss + ReinforceLoss(tokens.sum(1), b.rewards);
         } else {
-          loss = loss + GrpoLoss(tokens.index({rows}),
-                                 b.behaviour.index({rows}) * b.mask.index({rows}),
-                                 b.mask.index({rows}), b.rewards.index({rows}), c.clip_epsilon);
+          loss = loss + GrpoLoss(tokens, b.behaviour * b.mask, b.mask, b.rewards, c.clip_epsilon);
         }
       }
       loss = loss * share;
@@ -99,10 +94,15 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     optimizer.step();
     stats["loss"] = loss_value;
   }
-  if (!groups.empty()) {
+  if (!batches.empty()) {
     torch::NoGradGuard no_grad;
-    torch::Tensor after = (model::TokenLogprobs(model, b.ids) * b.mask).sum(1);
-    stats["logp_change"] = (after - ref_tokens.sum(1)).mean().item<double>();
+    double change = 0;
+    int64_t rows = 0;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      change += (token_logprobs(batches[i]).sum(1) - ref_seq[i]).sum().item<double>();
+      rows += batches[i].ids.size(0);
+    }
+    stats["logp_change"] = change / rows;
   }
   return stats;
 }

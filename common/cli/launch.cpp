@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,7 @@ int LaunchJob(const config::Config& given) {
   action.sa_handler = OnLauncherSignal;
   sigemptyset(&action.sa_mask);
   for (int s : {SIGTERM, SIGINT}) sigaction(s, &action, nullptr);
+  const pid_t launcher = getpid();
   const pid_t child = fork();
   if (child < 0) throw std::runtime_error(StrCat("fork: ", std::strerror(errno)));
   if (child == 0) {
@@ -120,6 +122,9 @@ int LaunchJob(const config::Config& given) {
     // group reaches mpirun only through us (mpirun kills the job at once on
     // SIGTERM or SIGINT); stdin from /dev/null, as a background group must.
     setpgid(0, 0);
+    // If we die (even by SIGKILL), mpirun is told to end the job.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != launcher) _exit(1);
     int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
     signal(SIGTERM, SIG_DFL);

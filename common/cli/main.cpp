@@ -18,6 +18,7 @@
 #include "common/util/log.hpp"
 #include "replay/buffer.hpp"
 #include "replay/journal.hpp"
+#include "trainer/partial_bench.hpp"
 #include "trainer/sft.hpp"
 
 namespace crescent {
@@ -104,6 +105,7 @@ void Usage(std::ostream& out) {
          "  model logits --model DIR            JSON id array in, logits per position out\n"
          "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
          "  bench journal [...]                 replay journal appends and recovery vs raw I/O\n"
+         "  bench partial [...]                 training tokens/s, partial rollouts vs waiting\n"
          "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
          "                                       one line per trajectory, with its tokens)\n"
          "  config check|show [CONFIG] [--set key=value]...\n"
@@ -128,6 +130,9 @@ int main(int argc, char** argv) {
     if (command == "tokenize") return tok::TokenizeCommand(args, std::cin, std::cout);
     if (command == "bench" && !args.empty() && args[0] == "journal") {
       return replay::JournalBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+    }
+    if (command == "bench" && !args.empty() && args[0] == "partial") {
+      return trainer::PartialBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
     if (command == "bench") return model::BenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {

@@ -633,6 +633,7 @@ Config LoadConfigFile(const std::string& path, const std::vector<std::string>& o
 
 std::string ToYaml(const Config& config) {
   YAML::Emitter out;
+  out.SetDoublePrecision(15);  // 0.0003, not 0.00029999999999999997
   out << YAML::BeginMap;
   Emitter emitter(out);
   const_cast<Config&>(config).Visit(emitter);
@@ -649,6 +650,7 @@ std::vector<std::string> Differences(const Config& before, const Config& after,
     for (const auto& section : root) {
       for (const auto& key : section.second) {
         YAML::Emitter e;
+        e.SetDoublePrecision(15);
         e << YAML::Flow << key.second;
         keys[section.first.as<std::string>() + "." + key.first.as<std::string>()] = e.c_str();
       }

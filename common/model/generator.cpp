@@ -123,6 +123,9 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
   };
 
   while (next < requests.size() || !active.empty()) {
+    // Admit waiting requests into the free slots, prefilled as one batch.
+    std::vector<Active> admitted;
+    int64_t width = 0;
     while (!free_slots.empty() && next < requests.size()) {
       const GenerationRequest& r = requests[next];
       TORCH_CHECK(!r.prompt.empty(), "generation request ", next, " has an empty prompt");
@@ -133,18 +136,38 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
         ++next;
         continue;
       }
-      Active a{next, free_slots.back(), static_cast<int64_t>(r.prompt.size()), 0,
-               std::mt19937_64(r.seed)};
+      admitted.push_back(Active{next, free_slots.back(), static_cast<int64_t>(r.prompt.size()), 0,
+                                std::mt19937_64(r.seed)});
       free_slots.pop_back();
-      torch::Tensor ids = torch::tensor(r.prompt, torch::kLong).view({1, -1});
-      torch::Tensor logits = model->Prefill(cache, a.slot, ids).to(torch::kFloat32).contiguous();
-      auto [token, logprob] = Choose(logits.data_ptr<float>(), vocab, r, a.rng, scratch);
-      if (append(a, token, logprob)) {
-        free_slots.push_back(a.slot);
-      } else {
-        active.push_back(std::move(a));
-      }
+      width = std::max<int64_t>(width, r.prompt.size());
       ++next;
+    }
+    if (!admitted.empty()) {
+      const int64_t n = static_cast<int64_t>(admitted.size());
+      torch::Tensor ids = torch::zeros({n, width}, torch::kLong);
+      std::vector<int64_t> slot_ids(n), lengths(n);
+      auto rows = ids.accessor<int64_t, 2>();
+      for (int64_t i = 0; i < n; ++i) {
+        const auto& prompt = requests[admitted[i].request].prompt;
+        for (size_t t = 0; t < prompt.size(); ++t) rows[i][t] = prompt[t];
+        slot_ids[i] = admitted[i].slot;
+        lengths[i] = static_cast<int64_t>(prompt.size());
+      }
+      torch::Tensor logits = model
+                                 ->Prefill(cache, torch::tensor(slot_ids, torch::kLong), ids,
+                                           torch::tensor(lengths, torch::kLong))
+                                 .to(torch::kFloat32)
+                                 .contiguous();
+      for (int64_t i = 0; i < n; ++i) {
+        Active& a = admitted[i];
+        auto [token, logprob] = Choose(logits.data_ptr<float>() + i * vocab, vocab,
+                                       requests[a.request], a.rng, scratch);
+        if (append(a, token, logprob)) {
+          free_slots.push_back(a.slot);
+        } else {
+          active.push_back(std::move(a));
+        }
+      }
     }
     if (active.empty()) continue;
     const int64_t A = static_cast<int64_t>(active.size());

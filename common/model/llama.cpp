@@ -68,12 +68,11 @@ class DecoderLayerImpl : public torch::nn::Module {
     k = Rope(k, cos, sin);
     torch::Tensor mask;  // additive, broadcast to [B, heads, T, S]
     if (cache_k) {
-      // Write this step's keys/values, then attend over the cache prefix.
-      for (int64_t t = 0; t < T; ++t) {
-        torch::Tensor pos = positions.index({Slice(), t});
-        cache_k->index_put_({slots, Slice(), pos}, k.index({Slice(), Slice(), t}));
-        cache_v->index_put_({slots, Slice(), pos}, v.index({Slice(), Slice(), t}));
-      }
+      // Write this step's keys/values (all T positions of every row in one
+      // indexed write: [B, T, kv_heads, hd]), then attend over the cache prefix.
+      torch::Tensor rows = slots.view({B, 1}).expand({B, T});
+      cache_k->index_put_({rows, Slice(), positions}, k.transpose(1, 2));
+      cache_v->index_put_({rows, Slice(), positions}, v.transpose(1, 2));
       const int64_t span = positions.max().item<int64_t>() + 1;
       k = cache_k->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
       v = cache_v->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
@@ -175,19 +174,20 @@ KvCache LlamaImpl::NewCache(int64_t slots) const {
   return cache;
 }
 
-torch::Tensor LlamaImpl::Prefill(KvCache& cache, int64_t slot, const torch::Tensor& ids) {
-  const int64_t T = ids.size(1);
+torch::Tensor LlamaImpl::Prefill(KvCache& cache, const torch::Tensor& slots,
+                                 const torch::Tensor& ids, const torch::Tensor& lengths) {
+  const int64_t B = ids.size(0), T = ids.size(1);
   TORCH_CHECK(T <= config_.max_positions, "prompt of ", T, " tokens exceeds the model's ",
               config_.max_positions, " positions");
-  torch::Tensor positions = torch::arange(T, torch::kLong).view({1, T});
-  torch::Tensor slots = torch::full({1}, slot, torch::kLong);
+  torch::Tensor positions = torch::arange(T, torch::kLong).view({1, T}).expand({B, T});
   torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor x = embed_(ids);
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->Forward(x, cos, sin, &cache.keys[i], &cache.values[i], slots, positions);
   }
-  return Logits(x.index({0, T - 1}));
+  torch::Tensor last = x.index({torch::arange(B, torch::kLong), lengths - 1});  // [B, hidden]
+  return Logits(last);
 }
 
 torch::Tensor LlamaImpl::DecodeStep(KvCache& cache, const torch::Tensor& tokens,

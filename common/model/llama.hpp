@@ -67,9 +67,12 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids);
 
   KvCache NewCache(int64_t slots) const;
-  // Runs `ids` [1, T] of one sequence from position 0 into cache slot `slot`;
-  // returns the logits of the last position [V].
-  torch::Tensor Prefill(KvCache& cache, int64_t slot, const torch::Tensor& ids);
+  // Runs `ids` [B, T] (row b: lengths[b] tokens, right-padded) from position
+  // 0 into cache slots `slots` [B]; returns the logits at each row's last
+  // token [B, V]. Cache entries past a row's length hold padding until the
+  // decode steps overwrite them (a step attends only up to its position).
+  torch::Tensor Prefill(KvCache& cache, const torch::Tensor& slots, const torch::Tensor& ids,
+                        const torch::Tensor& lengths);
   // One token per active slot: tokens [A], slots [A], positions [A] (where each
   // token goes). Returns logits [A, V].
   torch::Tensor DecodeStep(KvCache& cache, const torch::Tensor& tokens, const torch::Tensor& slots,

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -78,6 +80,38 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+void KillProcessTree(pid_t root) {
+  // Freeze the tree first so that nothing forks or exits while we look.
+  std::vector<pid_t> tree = {root};
+  for (int round = 0; round < 3; ++round) {
+    for (pid_t p : tree) kill(p, SIGSTOP);
+    std::map<pid_t, pid_t> parent;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream stat(entry.path() / "stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      // pid (comm) state ppid ...; comm may hold spaces: parse after the last ')'.
+      size_t close = line.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(line.substr(close + 1));
+      std::string state;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      parent[std::stoi(name)] = ppid;
+    }
+    std::set<pid_t> found(tree.begin(), tree.end());
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [pid, ppid] : parent)
+        if (found.count(ppid) && found.insert(pid).second) grew = true;
+    }
+    tree.assign(found.begin(), found.end());
+  }
+  for (pid_t p : tree) kill(p, SIGKILL);
 }
 
 }  // namespace crescent::testing

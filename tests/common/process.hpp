@@ -34,6 +34,10 @@ class Process {
   std::string log_path_;
 };
 
+// SIGKILLs `root` and every process descended from it at once, as losing
+// the machine would (a launcher's children may sit in other process groups).
+void KillProcessTree(pid_t root);
+
 // A fresh directory under the system temp dir.
 std::string TempDir(const std::string& name);
 std::string ReadFile(const std::string& path);

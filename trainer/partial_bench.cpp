@@ -1,0 +1,363 @@
+#include "trainer/partial_bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <random>
+
+#include "common/model/generator.hpp"
+#include "common/model/policy.hpp"
+#include "common/mpi/mpi_session.hpp"
+#include "common/util/log.hpp"
+#include "trainer/policy_update.hpp"
+
+namespace crescent::trainer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using torch::indexing::Slice;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The task: the prompt is one character of a 64-character chain and ':';
+// the answer is the chain from that character to its end, then <eos>. A
+// prompt near the end of the chain has a short answer, one near its start an
+// answer up to 64 tokens long: the benchmark picks starts so that most
+// answers are short and one prompt in eight has an answer eight times longer.
+const std::string kChain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-";
+
+struct Options {
+  int64_t groups = 8;           // B
+  int64_t k = 4;                // samples per prompt
+  int64_t max_tokens = 64;      // maximum response length, both modes
+  int64_t budget = 16;          // partial mode: tokens per trajectory per iteration
+  int64_t slots = 64;           // continuous-batching slots
+  int64_t groups_trained = 48;  // each mode runs until the first N prompts' groups are trained
+  int64_t sft_steps = 300;
+  uint64_t seed = 1;
+};
+
+struct Prompt {
+  std::vector<int64_t> tokens;
+  std::vector<int64_t> answer;  // expected response, <eos> included
+};
+
+std::vector<int64_t> Encode(const tok::CharTokenizer& tokenizer, const std::string& text) {
+  return tokenizer.Encode(text);
+}
+
+Prompt MakePrompt(const tok::CharTokenizer& tokenizer, size_t start) {
+  Prompt p;
+  p.tokens = {tok::CharTokenizer::kBos};
+  for (int64_t id : Encode(tokenizer, kChain.substr(start, 1) + ":")) p.tokens.push_back(id);
+  p.answer = Encode(tokenizer, kChain.substr(start));
+  p.answer.push_back(tok::CharTokenizer::kEos);
+  return p;
+}
+
+// Prompt i: one in eight has an answer of 57-64 tokens, the others 6-9.
+std::vector<Prompt> PromptSet(const tok::CharTokenizer& tokenizer, size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Prompt> out;
+  for (size_t i = 0; i < n; ++i) {
+    const bool long_one = i % 8 == 0;
+    const size_t length = long_one ? 57 + rng() % 8 : 6 + rng() % 4;  // including <eos>
+    out.push_back(MakePrompt(tokenizer, kChain.size() + 1 - length));
+  }
+  return out;
+}
+
+// A quick supervised warm start on the whole chain task.
+void WarmStart(model::Policy& policy, const Options& o) {
+  torch::optim::Adam optimizer(policy.model->parameters(), torch::optim::AdamOptions(3e-3));
+  std::mt19937_64 rng(o.seed);
+  const int64_t batch = 32;
+  for (int64_t step = 0; step < o.sft_steps; ++step) {
+    std::vector<Prompt> rows;
+    int64_t width = 0;
+    for (int64_t i = 0; i < batch; ++i) {
+      rows.push_back(MakePrompt(policy.tokenizer, rng() % kChain.size()));
+      width = std::max<int64_t>(width, rows.back().tokens.size() + rows.back().answer.size());
+    }
+    torch::Tensor ids = torch::zeros({batch, width}, torch::kLong);
+    torch::Tensor mask = torch::zeros({batch, width - 1});
+    for (int64_t r = 0; r < batch; ++r) {
+      std::vector<int64_t> seq = rows[r].tokens;
+      seq.insert(seq.end(), rows[r].answer.begin(), rows[r].answer.end());
+      ids.index_put_({r, Slice(0, static_cast<int64_t>(seq.size()))}, torch::tensor(seq));
+      mask.index_put_({r, Slice(static_cast<int64_t>(rows[r].tokens.size()) - 1,
+                                static_cast<int64_t>(seq.size()) - 1)},
+                      1.0);
+    }
+    optimizer.zero_grad();
+    torch::Tensor loss = -(model::TokenLogprobs(policy.model, ids) * mask).sum() / mask.sum();
+    loss.backward();
+    optimizer.step();
+  }
+}
+
+struct Trajectory {
+  size_t prompt = 0;
+  std::vector<int64_t> tokens;
+  std::vector<float> logprobs;
+  bool finished = false;
+};
+
+struct Group {
+  size_t prompt = 0;
+  std::vector<Trajectory> samples;
+  bool complete() const {
+    for (const auto& t : samples)
+      if (!t.finished) return false;
+    return true;
+  }
+};
+
+struct ModeResult {
+  double seconds = 0, generate_s = 0, train_s = 0;
+  int64_t iterations = 0, groups_trained = 0, groups_counted = 0, tokens_trained = 0,
+          tokens_generated = 0;
+  std::vector<int64_t> lengths;  // of trained responses
+};
+
+class Bench {
+ public:
+  Bench(const Options& o, model::Policy& policy, const std::vector<Prompt>& prompts,
+        weights::WeightSync& gradients)
+      : o_(o), policy_(policy), prompts_(prompts), gradients_(gradients) {}
+
+  // Runs until the groups of the first `groups` prompts are all trained;
+  // only their tokens count (partial mode has more groups under way by then:
+  // their work is in the time, not in the tokens). budget 0: every rollout
+  // runs to its end before training (sync).
+  ModeResult Run(int64_t budget, int64_t groups) {
+    ModeResult r;
+    std::deque<Group> in_flight;
+    size_t next_prompt = 0;
+    uint64_t seed = o_.seed * 1000003;
+    int64_t counted = 0;
+    const auto t0 = Clock::now();
+    while (counted < groups) {
+      ++r.iterations;
+      // New groups keep B coming (as the master does); ready ones wait.
+      size_t ready = 0;
+      for (const auto& g : in_flight) ready += g.complete();
+      for (size_t n = ready; n < static_cast<size_t>(o_.groups); ++n) {
+        Group g;
+        g.prompt = next_prompt++ % prompts_.size();
+        g.samples.assign(o_.k, Trajectory{g.prompt, {}, {}, false});
+        in_flight.push_back(std::move(g));
+      }
+      // Generate every unfinished trajectory, continued from its tokens.
+      auto tg = Clock::now();
+      std::vector<model::GenerationRequest> requests;
+      std::vector<Trajectory*> owners;
+      for (auto& g : in_flight) {
+        for (auto& t : g.samples) {
+          if (t.finished) continue;
+          model::GenerationRequest q;
+          q.prompt = prompts_[t.prompt].tokens;
+          q.prompt.insert(q.prompt.end(), t.tokens.begin(), t.tokens.end());
+          q.max_new_tokens = static_cast<int32_t>(o_.max_tokens - t.tokens.size());
+          q.budget = static_cast<int32_t>(budget);
+          q.seed = seed++;
+          q.stop_tokens = {tok::CharTokenizer::kEos};
+          requests.push_back(std::move(q));
+          owners.push_back(&t);
+        }
+      }
+      std::vector<model::GenerationResult> results =
+          model::Generate(policy_.model, requests, o_.slots);
+      for (size_t i = 0; i < results.size(); ++i) {
+        Trajectory& t = *owners[i];
+        t.tokens.insert(t.tokens.end(), results[i].tokens.begin(), results[i].tokens.end());
+        t.logprobs.insert(t.logprobs.end(), results[i].logprobs.begin(), results[i].logprobs.end());
+        t.finished = results[i].finish != model::Finish::kBudget;
+        r.tokens_generated += static_cast<int64_t>(results[i].tokens.size());
+      }
+      r.generate_s += Since(tg);
+      // Train on the oldest complete groups, at most B.
+      auto tt = Clock::now();
+      std::vector<proto::TrainGroup> batch;
+      for (auto it = in_flight.begin();
+           it != in_flight.end() && static_cast<int64_t>(batch.size()) < o_.groups;) {
+        if (!it->complete()) {
+          ++it;
+          continue;
+        }
+        proto::TrainGroup group;
+        const bool count = it->prompt < static_cast<size_t>(groups);
+        counted += count;
+        for (const auto& t : it->samples) {
+          proto::TrainSample s;
+          s.prompt_tokens.assign(prompts_[t.prompt].tokens.begin(),
+                                 prompts_[t.prompt].tokens.end());
+          s.response_tokens.assign(t.tokens.begin(), t.tokens.end());
+          s.behaviour_logprobs = t.logprobs;
+          s.loss_mask.assign(t.tokens.size(), 1);
+          s.reward = t.tokens == prompts_[t.prompt].answer ? 1.0 : 0.0;
+          if (count) {
+            r.tokens_trained += static_cast<int64_t>(t.tokens.size());
+            r.lengths.push_back(static_cast<int64_t>(t.tokens.size()));
+          }
+          group.samples.push_back(std::move(s));
+        }
+        batch.push_back(std::move(group));
+        it = in_flight.erase(it);
+      }
+      if (!batch.empty()) {
+        config::TrainerSection c;
+        UpdatePolicy(policy_.model, c, batch, static_cast<int64_t>(batch.size()), gradients_);
+        r.groups_trained += static_cast<int64_t>(batch.size());
+      }
+      r.train_s += Since(tt);
+    }
+    r.seconds = Since(t0);
+    r.groups_counted = counted;
+    return r;
+  }
+
+ private:
+  const Options& o_;
+  model::Policy& policy_;
+  const std::vector<Prompt>& prompts_;
+  weights::WeightSync& gradients_;
+};
+
+nlohmann::json Describe(const ModeResult& r) {
+  return {{"seconds", r.seconds},
+          {"generate_s", r.generate_s},
+          {"train_s", r.train_s},
+          {"iterations", r.iterations},
+          {"groups_trained", r.groups_trained},
+          {"groups_counted", r.groups_counted},
+          {"tokens_trained", r.tokens_trained},
+          {"tokens_generated", r.tokens_generated},
+          {"trained_tokens_per_s", r.tokens_trained / r.seconds}};
+}
+
+nlohmann::json Distribution(std::vector<int64_t> v) {
+  if (v.empty()) return nullptr;
+  std::sort(v.begin(), v.end());
+  double sum = 0;
+  for (int64_t x : v) sum += x;
+  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]; };
+  return {{"mean", sum / v.size()}, {"p50", at(0.5)}, {"p90", at(0.9)}, {"max", v.back()}};
+}
+
+}  // namespace
+
+int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) {
+      out << "partial bench: " << a << " needs a value\n";
+      return 2;
+    }
+    const int64_t v = std::stoll(args[++i]);
+    if (a == "--groups") {
+      o.groups = v;
+    } else if (a == "--k") {
+      o.k = v;
+    } else if (a == "--max") {
+      o.max_tokens = v;
+    } else if (a == "--budget") {
+      o.budget = v;
+    } else if (a == "--slots") {
+      o.slots = v;
+    } else if (a == "--groups-trained") {
+      o.groups_trained = v;
+    } else if (a == "--sft-steps") {
+      o.sft_steps = v;
+    } else if (a == "--seed") {
+      o.seed = static_cast<uint64_t>(v);
+    } else {
+      out << "partial bench: unknown option " << a
+          << " (--groups --k --max --budget --slots --groups-trained --sft-steps --seed)\n";
+      return 2;
+    }
+  }
+  if (o.budget <= 0 || o.budget >= o.max_tokens || o.groups < 1 || o.k < 2 ||
+      o.max_tokens > static_cast<int64_t>(kChain.size()) + 1) {
+    out << "partial bench: need 0 < --budget < --max <= " << kChain.size() + 1
+        << ", --groups >= 1, --k >= 2\n";
+    return 2;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  mpi::MpiSession mpi(&argc, &argv);  // a one-rank gradient all-reduce, as one trainer has
+  auto gradients = weights::MakeMpiWeightSync(MPI_COMM_SELF, 0);
+  model::SetComputeThreads(1);
+
+  torch::manual_seed(o.seed);
+  tok::CharTokenizer tokenizer(kChain + ":");
+  model::LlamaConfig lc;
+  lc.vocab_size = tokenizer.VocabSize();
+  lc.hidden_size = 128;
+  lc.intermediate_size = 352;
+  lc.num_layers = 3;
+  lc.num_heads = 4;
+  lc.num_kv_heads = 2;
+  lc.max_positions = 80;
+  model::Policy policy{model::Llama(lc), tokenizer};
+  auto t0 = Clock::now();
+  WarmStart(policy, o);
+  const double sft_s = Since(t0);
+  std::vector<torch::Tensor> start;
+  for (const auto& p : policy.model->parameters()) start.push_back(p.detach().clone());
+  auto reset = [&] {
+    torch::NoGradGuard g;
+    auto params = policy.model->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
+  };
+
+  std::vector<Prompt> prompts = PromptSet(tokenizer, 4096, o.seed);
+  Bench bench(o, policy, prompts, *gradients);
+  // A short run of each mode first, so that neither pays for warm-up.
+  reset();
+  bench.Run(0, o.groups);
+  bench.Run(o.budget, o.groups);
+  reset();
+  ModeResult sync = bench.Run(0, o.groups_trained);
+  reset();
+  ModeResult partial = bench.Run(o.budget, o.groups_trained);
+
+  std::vector<int64_t> expected;
+  for (int64_t i = 0; i < o.groups_trained; ++i) expected.push_back(prompts[i].answer.size());
+  nlohmann::json j = {
+      {"benchmark", "partial rollouts vs waiting for every rollout"},
+      {"model",
+       {{"parameters",
+         [&] {
+           int64_t n = 0;
+           for (const auto& p : policy.model->parameters()) n += p.numel();
+           return n;
+         }()},
+        {"layers", lc.num_layers},
+        {"hidden", lc.hidden_size}}},
+      {"options",
+       {{"groups", o.groups},
+        {"k", o.k},
+        {"max_tokens", o.max_tokens},
+        {"budget", o.budget},
+        {"slots", o.slots},
+        {"groups_trained", o.groups_trained},
+        {"sft_steps", o.sft_steps},
+        {"threads", 1}}},
+      {"sft_seconds", sft_s},
+      {"answer_lengths", Distribution(expected)},
+      {"trained_response_lengths", Distribution(sync.lengths)},
+      {"sync", Describe(sync)},
+      {"partial", Describe(partial)},
+      {"ratio", (partial.tokens_trained / partial.seconds) / (sync.tokens_trained / sync.seconds)}};
+  out << j.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace crescent::trainer
