@@ -13,6 +13,7 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
   model::SetComputeThreads(static_cast<int>(job.config.threads.trainer));
   const run::Checkpoint start = run::StartingPolicy(job.config);
   model::Policy policy = model::LoadPolicy(start.dir);
+  policy.model->set_activation_checkpointing(job.config.trainer.activation_checkpointing);
   auto weights = weights::MakeMpiWeightSync(weights_comm, 0);
   auto gradients = weights::MakeMpiWeightSync(trainers_comm, 0);
   const std::vector<torch::Tensor> params = policy.model->parameters();

@@ -118,6 +118,7 @@ struct TrainerSection {
   double clip_epsilon = 0.2;  // grpo
   double kl_coef = 0.0;       // grpo
   int64_t checkpoint_every = 10;
+  bool activation_checkpointing = false;
   template <class V>
   void Visit(V& v);
 };

@@ -101,6 +101,43 @@ class DecoderLayerImpl : public torch::nn::Module {
   torch::Tensor input_norm_, post_norm_, q_norm_, k_norm_;
 };
 
+namespace {
+
+// A decoder layer whose activations are recomputed in backward: forward runs
+// without recording and keeps only the layer's input; backward runs the layer
+// again with recording on and backpropagates through it (parameter gradients
+// accumulate directly into the parameters, as in PyTorch's reentrant
+// checkpoint).
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                               torch::Tensor cos, torch::Tensor sin, int64_t layer) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["cos"] = cos;
+    ctx->saved_data["sin"] = sin;
+    ctx->saved_data["layer"] = layer;
+    torch::NoGradGuard no_grad;
+    return Layer(layer)->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    torch::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    torch::Tensor out;
+    {
+      torch::AutoGradMode enable(true);
+      out = Layer(ctx->saved_data["layer"].toInt())
+                ->Forward(x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
+                          nullptr, nullptr, {}, {});
+    }
+    torch::autograd::backward({out}, {grads[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+  static DecoderLayerImpl* Layer(int64_t address) {
+    return reinterpret_cast<DecoderLayerImpl*>(static_cast<intptr_t>(address));
+  }
+};
+
+}  // namespace
+
 LlamaImpl::LlamaImpl(const LlamaConfig& c) : config_(c) {
   TORCH_CHECK((c.explicit_head_dim > 0 || c.hidden_size % c.num_heads == 0) && c.num_kv_heads > 0 &&
                   c.num_heads % c.num_kv_heads == 0 && c.head_dim() % 2 == 0,
@@ -159,7 +196,12 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
   torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor x = embed_(ids);
-  for (auto& layer : layers_) x = layer->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+  const bool recompute = checkpointing_ && torch::GradMode::is_enabled();
+  for (auto& layer : layers_) {
+    x = recompute ? CheckpointedLayer::apply(
+                        x, cos, sin, static_cast<int64_t>(reinterpret_cast<intptr_t>(layer.get())))
+                  : layer->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+  }
   return Logits(x);
 }
 

@@ -66,6 +66,13 @@ class LlamaImpl : public torch::nn::Module {
   // Training / scoring: ids [B, T] from position 0, causal. Returns logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& ids);
 
+  // Activation checkpointing: while on (and gradients are being recorded),
+  // forward keeps only each decoder layer's input and recomputes the layer's
+  // activations during backward. Same gradients, less peak memory on long
+  // sequences, one extra forward of the layers.
+  void set_activation_checkpointing(bool on) { checkpointing_ = on; }
+  bool activation_checkpointing() const { return checkpointing_; }
+
   KvCache NewCache(int64_t slots) const;
   // Runs `ids` [B, T] (row b: lengths[b] tokens, right-padded) from position
   // 0 into cache slots `slots` [B]; returns the logits at each row's last
@@ -85,6 +92,7 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor final_norm_;
   torch::nn::Linear lm_head_{nullptr};
   torch::Tensor cos_, sin_;  // [max_positions, head_dim]
+  bool checkpointing_ = false;
   torch::Tensor Logits(const torch::Tensor& hidden);
 };
 TORCH_MODULE(Llama);
