@@ -228,7 +228,7 @@ class Master {
     return true;
   }
 
-  void CheckGrace(const char* waiting_for) {
+  void CheckGrace(const std::string& waiting_for) {
     if (Stopping() && Since(stop_seen_) > job_.config.run.shutdown_grace_s) {
       throw std::runtime_error(StrCat(
           "the shutdown grace period (run.shutdown_grace_s = ", job_.config.run.shutdown_grace_s,
@@ -282,11 +282,14 @@ class Master {
       }
     }
     rollouts["restarted"] = changes.size();
+    // Complete groups that no step of this iteration takes (with
+    // trainer.overlap, this iteration's step takes up to B of them while
+    // the new groups generate) count toward the B.
+    const size_t b = static_cast<size_t>(tc.groups_per_step);
     size_t ready = 0;
     for (const auto& [id, g] : state.groups()) ready += g.state == GroupState::kReady;
-    const size_t want = ready >= static_cast<size_t>(tc.groups_per_step)
-                            ? 0
-                            : static_cast<size_t>(tc.groups_per_step) - ready;
+    const size_t left = tc.overlap ? ready - std::min(ready, b) : ready;
+    const size_t want = b - std::min(left, b);
     uint64_t group_id = state.next_group_id();
     for (const auto& prompt : feed_->Draw(want)) {
       replay::StartGroup g{group_id++, prompt, iteration, {}};
@@ -312,7 +315,21 @@ class Master {
       tasks.push_back(std::move(task));
     }
     rollouts["continued"] = continued;
-    std::vector<proto::Sample> samples = Generate(std::move(tasks));
+    // With trainer.overlap the trainers take the groups completed in earlier
+    // iterations while the rollout workers generate; otherwise they take the
+    // ones complete after this iteration's generation and scoring.
+    Pending work;
+    PostGenerate(work, std::move(tasks));
+    TrainBatch batch;
+    bool train = false;
+    if (tc.overlap) {
+      batch = PickBatch();
+      train = !batch.ids.empty() && !Stopping();
+      if (train) PostTrain(work, iteration, std::move(batch.groups));
+    }
+    Wait(work);
+    std::vector<proto::Sample> samples = TakeSamples(work);
+    const double gen_s = Took<proto::GenerateResult>(work);
     changes.clear();
     size_t generated = 0;
     std::map<std::string, int64_t> finishes;
@@ -333,7 +350,6 @@ class Master {
     Commit(changes);
     rollouts["finish"] = finishes;
     rollouts["generated_tokens"] = generated;
-    const double gen_s = Since(t0);
 
     // Score what finished; groups whose k samples are all scored are ready.
     t0 = Clock::now();
@@ -353,44 +369,32 @@ class Master {
     for (const auto& [id, score] : scores) ReportIfReady(state.trajectories().at(id).group_id);
     const double score_s = Since(t0);
 
-    // Train on the oldest complete groups, at most B.
-    t0 = Clock::now();
-    std::vector<uint64_t> trained_ids;
-    std::vector<proto::TrainGroup> batch;
-    double reward_sum = 0, correct = 0, tokens = 0, samples_trained = 0;
-    for (const auto& [id, g] : state.groups()) {
-      if (g.state != GroupState::kReady ||
-          !(batch.size() < static_cast<size_t>(tc.groups_per_step)))
-        continue;
-      proto::TrainGroup group;
-      group.prompt_id = g.prompt.id;
-      for (uint64_t tid : g.trajectories) {
-        const replay::Trajectory& t = state.trajectories().at(tid);
-        proto::TrainSample s = TrainSampleOf(t);
-        reward_sum += t.reward;
-        correct += t.correct;
-        tokens += s.response_tokens.size();
-        ++samples_trained;
-        group.samples.push_back(std::move(s));
-      }
-      batch.push_back(std::move(group));
-      trained_ids.push_back(id);
-    }
     std::map<std::string, double> stats;
     double train_s = 0, sync_s = 0;
-    const bool train = !batch.empty() && !Stopping();
+    if (tc.overlap) {
+      stats = TakeStats(work);
+      train_s = Took<proto::TrainResult>(work);
+    } else {
+      batch = PickBatch();
+      train = !batch.ids.empty() && !Stopping();
+      if (train) {
+        Pending step;
+        PostTrain(step, iteration, std::move(batch.groups));
+        Wait(step);
+        stats = TakeStats(step);
+        train_s = Took<proto::TrainResult>(step);
+      }
+    }
     if (train) {
-      stats = Train(iteration, std::move(batch));
-      train_s = Since(t0);
       t0 = Clock::now();
       SyncWeights();
       sync_s = Since(t0);
-    } else if (batch.empty()) {
+    } else if (batch.ids.empty()) {
       LogInfo("iteration ", iteration, ": no complete group yet; nothing to train");
     }
     iteration_ = iteration;
     changes.clear();
-    if (train) changes.push_back(replay::TrainGroups{trained_ids, iteration, policy_version_});
+    if (train) changes.push_back(replay::TrainGroups{batch.ids, iteration, policy_version_});
     changes.push_back(replay::SetPosition{Position()});
     Commit(changes);
 
@@ -398,18 +402,18 @@ class Master {
     for (const auto& [id, t] : state.trajectories()) unfinished += !t.finished();
     for (const auto& [id, g] : state.groups()) waiting += g.state == GroupState::kReady;
     rollouts["unfinished"] = unfinished;
-    rollouts["groups_trained"] = train ? trained_ids.size() : 0;
+    rollouts["groups_trained"] = train ? batch.ids.size() : 0;
     rollouts["groups_waiting"] = waiting;
-    const double n = std::max<double>(1, samples_trained);
+    const double n = std::max<double>(1, batch.samples);
     nlohmann::json line = {
         {"iteration", iteration},
         {"policy_version", policy_version_},
         {"generated_with_policy_versions", generated_with_},
         {"samples_scored", scores.size()},
-        {"samples_trained", train ? samples_trained : 0},
-        {"mean_reward", reward_sum / n},
-        {"accuracy", correct / n},
-        {"mean_response_length", tokens / n},
+        {"samples_trained", train ? batch.samples : 0},
+        {"mean_reward", batch.reward_sum / n},
+        {"accuracy", batch.correct / n},
+        {"mean_response_length", batch.tokens / n},
         {"tokens_per_s", gen_s > 0 ? generated / gen_s : 0},
         {"rollouts", rollouts},
         {"seconds",
@@ -420,9 +424,41 @@ class Master {
     std::snprintf(text, sizeof text,
                   "iter %lld | reward %.3f | acc %.3f | len %.1f | %.0f tok/s | %zu unfinished | "
                   "gen %.2fs score %.2fs train %.2fs sync %.2fs",
-                  static_cast<long long>(iteration), reward_sum / n, correct / n, tokens / n,
-                  gen_s > 0 ? generated / gen_s : 0.0, unfinished, gen_s, score_s, train_s, sync_s);
+                  static_cast<long long>(iteration), batch.reward_sum / n, batch.correct / n,
+                  batch.tokens / n, gen_s > 0 ? generated / gen_s : 0.0, unfinished, gen_s, score_s,
+                  train_s, sync_s);
     LogInfo(text);
+  }
+
+  // The oldest complete groups, at most B, and what they scored.
+  struct TrainBatch {
+    std::vector<uint64_t> ids;
+    std::vector<proto::TrainGroup> groups;
+    double reward_sum = 0, correct = 0, tokens = 0, samples = 0;
+  };
+
+  TrainBatch PickBatch() const {
+    const BufferState& state = buffer_->state();
+    TrainBatch batch;
+    for (const auto& [id, g] : state.groups()) {
+      if (g.state != GroupState::kReady ||
+          batch.ids.size() >= static_cast<size_t>(job_.config.trainer.groups_per_step))
+        continue;
+      proto::TrainGroup group;
+      group.prompt_id = g.prompt.id;
+      for (uint64_t tid : g.trajectories) {
+        const replay::Trajectory& t = state.trajectories().at(tid);
+        proto::TrainSample s = TrainSampleOf(t);
+        batch.reward_sum += t.reward;
+        batch.correct += t.correct;
+        batch.tokens += s.response_tokens.size();
+        ++batch.samples;
+        group.samples.push_back(std::move(s));
+      }
+      batch.groups.push_back(std::move(group));
+      batch.ids.push_back(id);
+    }
+    return batch;
   }
 
   // Response tokens, behaviour log-probs and loss mask of a finished trajectory.
@@ -486,16 +522,90 @@ class Master {
     return accuracy;
   }
 
-  std::vector<proto::Sample> Generate(std::vector<proto::GenerationTask> tasks) {
+  // ---- requests to the workers ------------------------------------------------
+
+  // Requests under way: one reply, of the type its request calls for, is
+  // awaited from each peer.
+  struct Awaited {
+    size_t index;                                 // the reply's alternative of Message
+    std::string (*error)(const proto::Message&);  // its error field
+  };
+  struct Pending {
+    Clock::time_point start = Clock::now();
+    std::map<std::string, Awaited> awaited;
+    std::map<std::string, Message> replies;
+    std::map<std::string, double> seconds;  // from start to each reply
+  };
+
+  template <class R>
+  void Post(Pending& p, const std::string& peer, Message request) {
+    socket_.Send(peer, request);
+    p.awaited[peer] = {Message(R{}).index(), [](const Message& m) { return std::get<R>(m).error; }};
+  }
+
+  void Wait(Pending& p) {
+    while (p.replies.size() < p.awaited.size()) {
+      if (Stopping()) {
+        for (const auto& [peer, a] : p.awaited)
+          if (!p.replies.count(peer)) CheckGrace(StrCat("a reply from ", Describe(peer)));
+      }
+      std::optional<net::Incoming> in = Pump(std::chrono::milliseconds(200));
+      if (!in) continue;
+      auto it = p.awaited.find(in->peer);
+      if (it == p.awaited.end() || p.replies.count(in->peer) ||
+          in->message.index() != it->second.index) {
+        LogWarn("ignored ", proto::MessageName(in->message), " from ", Describe(in->peer));
+        continue;
+      }
+      const std::string error = it->second.error(in->message);
+      if (!error.empty()) {
+        throw std::runtime_error(
+            StrCat(Describe(in->peer), ": ", proto::MessageName(in->message), ": ", error));
+      }
+      p.seconds[in->peer] = Since(p.start);
+      p.replies.emplace(in->peer, std::move(in->message));
+    }
+  }
+
+  // The replies of type R, by peer.
+  template <class R>
+  std::vector<R> Take(Pending& p) {
+    std::vector<R> out;
+    for (auto& [peer, m] : p.replies)
+      if (auto* r = std::get_if<R>(&m)) out.push_back(std::move(*r));
+    return out;
+  }
+
+  // Seconds until the last reply of type R arrived.
+  template <class R>
+  double Took(const Pending& p) const {
+    double s = 0;
+    for (const auto& [peer, m] : p.replies)
+      if (std::holds_alternative<R>(m)) s = std::max(s, p.seconds.at(peer));
+    return s;
+  }
+
+  // Sends each request and waits for one reply of type R from each peer.
+  template <class R>
+  std::vector<R> Exchange(std::vector<std::pair<std::string, Message>> sends) {
+    Pending p;
+    for (auto& [peer, message] : sends) Post<R>(p, peer, std::move(message));
+    Wait(p);
+    return Take<R>(p);
+  }
+
+  void PostGenerate(Pending& p, std::vector<proto::GenerationTask> tasks) {
     const auto& workers = by_role_[config::Role::kRollout];
     auto shares = Split(std::move(tasks), workers.size());
-    std::vector<std::pair<std::string, Message>> sends;
     for (size_t w = 0; w < workers.size(); ++w) {
-      sends.emplace_back(workers[w],
-                         proto::GenerateRequest{next_request_id_++, std::move(shares[w])});
+      Post<proto::GenerateResult>(p, workers[w],
+                                  proto::GenerateRequest{next_request_id_++, std::move(shares[w])});
     }
+  }
+
+  std::vector<proto::Sample> TakeSamples(Pending& p) {
     std::vector<proto::Sample> out;
-    for (auto& result : Exchange<proto::GenerateResult>(sends)) {
+    for (auto& result : Take<proto::GenerateResult>(p)) {
       // Weights change only between generation batches, all at once.
       if (result.policy_version != policy_version_) {
         throw std::runtime_error(StrCat("a rollout worker generated with policy version ",
@@ -506,6 +616,13 @@ class Master {
       for (auto& s : result.samples) out.push_back(std::move(s));
     }
     return out;
+  }
+
+  std::vector<proto::Sample> Generate(std::vector<proto::GenerationTask> tasks) {
+    Pending p;
+    PostGenerate(p, std::move(tasks));
+    Wait(p);
+    return TakeSamples(p);
   }
 
   // Scores the items on the reward services; by trajectory id.
@@ -520,7 +637,7 @@ class Master {
                          proto::ScoreRequest{next_request_id_++, std::move(shares[w])});
     }
     std::map<uint64_t, proto::Score> scores;
-    for (auto& result : Exchange<proto::ScoreResult>(sends)) {
+    for (auto& result : Exchange<proto::ScoreResult>(std::move(sends))) {
       for (auto& score : result.scores) {
         if (!score.error.empty()) {
           LogWarn("reward for trajectory ", score.trajectory_id, ": ", score.error);
@@ -535,11 +652,10 @@ class Master {
     return scores;
   }
 
-  std::map<std::string, double> Train(int64_t iteration, std::vector<proto::TrainGroup> groups) {
+  void PostTrain(Pending& p, int64_t iteration, std::vector<proto::TrainGroup> groups) {
     const auto& trainers = by_role_[config::Role::kTrainer];
     const int64_t total = static_cast<int64_t>(groups.size());
     auto shares = Split(std::move(groups), trainers.size());
-    std::vector<std::pair<std::string, Message>> sends;
     for (size_t w = 0; w < trainers.size(); ++w) {
       proto::TrainRequest request;
       request.request_id = next_request_id_++;
@@ -547,12 +663,16 @@ class Master {
       request.new_policy_version = policy_version_ + 1;
       request.total_groups = total;
       request.groups = std::move(shares[w]);
-      sends.emplace_back(trainers[w], std::move(request));
+      Post<proto::TrainResult>(p, trainers[w], std::move(request));
     }
+  }
+
+  // The trainers' statistics, averaged.
+  std::map<std::string, double> TakeStats(Pending& p) {
     std::map<std::string, double> stats;
-    for (auto& result : Exchange<proto::TrainResult>(sends)) {
-      for (const auto& [k, v] : result.stats) stats[k] += v / trainers.size();
-    }
+    const auto results = Take<proto::TrainResult>(p);
+    for (const auto& result : results)
+      for (const auto& [k, v] : result.stats) stats[k] += v / results.size();
     return stats;
   }
 
@@ -564,42 +684,13 @@ class Master {
     for (auto role : {config::Role::kTrainer, config::Role::kRollout}) {
       for (const auto& peer : by_role_[role]) sends.emplace_back(peer, proto::SyncWeights{version});
     }
-    for (const auto& reply : Exchange<proto::WeightsSynced>(sends)) {
+    for (const auto& reply : Exchange<proto::WeightsSynced>(std::move(sends))) {
       if (reply.policy_version != version) {
         throw std::runtime_error(StrCat("weight sync: a worker reports version ",
                                         reply.policy_version, ", expected ", version));
       }
     }
     policy_version_ = version;
-  }
-
-  // Sends each request and waits for one reply of type R from each peer.
-  template <class R>
-  std::vector<R> Exchange(const std::vector<std::pair<std::string, Message>>& sends) {
-    std::set<std::string> waiting;
-    for (const auto& [peer, message] : sends) {
-      socket_.Send(peer, message);
-      waiting.insert(peer);
-    }
-    std::vector<R> replies;
-    const char* what = proto::MessageName(Message(R{}));
-    while (!waiting.empty()) {
-      CheckGrace(what);
-      std::optional<net::Incoming> in = Pump(std::chrono::milliseconds(200));
-      if (!in) continue;
-      auto* reply = std::get_if<R>(&in->message);
-      if (!reply || !waiting.count(in->peer)) {
-        LogWarn("ignored ", proto::MessageName(in->message), " from ", Describe(in->peer));
-        continue;
-      }
-      if (!reply->error.empty()) {
-        throw std::runtime_error(
-            StrCat(Describe(in->peer), ": ", proto::MessageName(in->message), ": ", reply->error));
-      }
-      waiting.erase(in->peer);
-      replies.push_back(std::move(*reply));
-    }
-    return replies;
   }
 
   // ---- cluster -------------------------------------------------------------

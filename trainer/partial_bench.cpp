@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
+#include <thread>
 
 #include "common/model/generator.hpp"
 #include "common/model/policy.hpp"
@@ -32,12 +33,12 @@ double Since(Clock::time_point t) {
 const std::string kChain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-";
 
 struct Options {
-  int64_t groups = 8;           // B
-  int64_t k = 4;                // samples per prompt
-  int64_t max_tokens = 64;      // maximum response length, both modes
-  int64_t budget = 16;          // partial mode: tokens per trajectory per iteration
-  int64_t slots = 64;           // continuous-batching slots
-  int64_t groups_trained = 48;  // each mode runs until the first N prompts' groups are trained
+  int64_t groups = 8;            // B
+  int64_t k = 4;                 // samples per prompt
+  int64_t max_tokens = 64;       // maximum response length, both modes
+  int64_t budget = 16;           // partial mode: tokens per trajectory per iteration
+  int64_t slots = 64;            // continuous-batching slots
+  int64_t groups_trained = 192;  // each mode runs until the first N prompts' groups are trained
   int64_t sft_steps = 300;
   uint64_t seed = 1;
 };
@@ -119,42 +120,51 @@ struct Group {
 };
 
 struct ModeResult {
-  double seconds = 0, generate_s = 0, train_s = 0;
+  double seconds = 0, generate_s = 0, train_s = 0, sync_s = 0;
   int64_t iterations = 0, groups_trained = 0, groups_counted = 0, tokens_trained = 0,
           tokens_generated = 0;
   std::vector<int64_t> lengths;  // of trained responses
 };
 
+// Two copies of the policy, as a job has: the trainer's, and the rollout
+// worker's, which takes the trainer's weights after every step.
 class Bench {
  public:
-  Bench(const Options& o, model::Policy& policy, const std::vector<Prompt>& prompts,
-        weights::WeightSync& gradients)
-      : o_(o), policy_(policy), prompts_(prompts), gradients_(gradients) {}
+  Bench(const Options& o, model::Policy& trainer, model::Llama rollout,
+        const std::vector<Prompt>& prompts, weights::WeightSync& gradients)
+      : o_(o), trainer_(trainer), rollout_(rollout), prompts_(prompts), gradients_(gradients) {}
 
   // Runs until the groups of the first `groups` prompts are all trained;
   // only their tokens count (partial mode has more groups under way by then:
   // their work is in the time, not in the tokens). budget 0: every rollout
-  // runs to its end before training (sync).
-  ModeResult Run(int64_t budget, int64_t groups) {
+  // runs to its end before training (sync). overlap: the step trains on the
+  // groups completed before this iteration while this iteration generates
+  // (another thread, as a rollout worker is another process), as
+  // trainer.overlap does; the rollout copy takes the weights after both.
+  ModeResult Run(int64_t budget, bool overlap, int64_t groups) {
     ModeResult r;
     std::deque<Group> in_flight;
     size_t next_prompt = 0;
     uint64_t seed = o_.seed * 1000003;
     int64_t counted = 0;
     const auto t0 = Clock::now();
+    const size_t b = static_cast<size_t>(o_.groups);
     while (counted < groups) {
       ++r.iterations;
-      // New groups keep B coming (as the master does); ready ones wait.
+      // New groups keep B coming (as the master does); ready ones that no
+      // step of this iteration takes count toward the B.
       size_t ready = 0;
       for (const auto& g : in_flight) ready += g.complete();
-      for (size_t n = ready; n < static_cast<size_t>(o_.groups); ++n) {
+      const size_t left = overlap ? ready - std::min(ready, b) : ready;
+      for (size_t n = std::min(left, b); n < b; ++n) {
         Group g;
         g.prompt = next_prompt++ % prompts_.size();
         g.samples.assign(o_.k, Trajectory{g.prompt, {}, {}, false});
         in_flight.push_back(std::move(g));
       }
+      std::vector<proto::TrainGroup> batch;
+      if (overlap) batch = TakeBatch(in_flight, groups, counted, r);
       // Generate every unfinished trajectory, continued from its tokens.
-      auto tg = Clock::now();
       std::vector<model::GenerationRequest> requests;
       std::vector<Trajectory*> owners;
       for (auto& g : in_flight) {
@@ -171,8 +181,21 @@ class Bench {
           owners.push_back(&t);
         }
       }
-      std::vector<model::GenerationResult> results =
-          model::Generate(policy_.model, requests, o_.slots);
+      std::vector<model::GenerationResult> results;
+      auto generate = [&] {
+        model::SetComputeThreads(1);
+        auto tg = Clock::now();
+        results = model::Generate(rollout_, requests, o_.slots);
+        r.generate_s += Since(tg);
+      };
+      bool trained = false;
+      if (overlap) {
+        std::thread rollout_worker(generate);
+        trained = Train(batch, r);
+        rollout_worker.join();
+      } else {
+        generate();
+      }
       for (size_t i = 0; i < results.size(); ++i) {
         Trajectory& t = *owners[i];
         t.tokens.insert(t.tokens.end(), results[i].tokens.begin(), results[i].tokens.end());
@@ -180,42 +203,15 @@ class Bench {
         t.finished = results[i].finish != model::Finish::kBudget;
         r.tokens_generated += static_cast<int64_t>(results[i].tokens.size());
       }
-      r.generate_s += Since(tg);
-      // Train on the oldest complete groups, at most B.
-      auto tt = Clock::now();
-      std::vector<proto::TrainGroup> batch;
-      for (auto it = in_flight.begin();
-           it != in_flight.end() && static_cast<int64_t>(batch.size()) < o_.groups;) {
-        if (!it->complete()) {
-          ++it;
-          continue;
-        }
-        proto::TrainGroup group;
-        const bool count = it->prompt < static_cast<size_t>(groups);
-        counted += count;
-        for (const auto& t : it->samples) {
-          proto::TrainSample s;
-          s.prompt_tokens.assign(prompts_[t.prompt].tokens.begin(),
-                                 prompts_[t.prompt].tokens.end());
-          s.response_tokens.assign(t.tokens.begin(), t.tokens.end());
-          s.behaviour_logprobs = t.logprobs;
-          s.loss_mask.assign(t.tokens.size(), 1);
-          s.reward = t.tokens == prompts_[t.prompt].answer ? 1.0 : 0.0;
-          if (count) {
-            r.tokens_trained += static_cast<int64_t>(t.tokens.size());
-            r.lengths.push_back(static_cast<int64_t>(t.tokens.size()));
-          }
-          group.samples.push_back(std::move(s));
-        }
-        batch.push_back(std::move(group));
-        it = in_flight.erase(it);
+      if (!overlap) trained = Train(TakeBatch(in_flight, groups, counted, r), r);
+      if (trained) {
+        auto tw = Clock::now();
+        torch::NoGradGuard no_grad;
+        auto from = trainer_.model->parameters();
+        auto to = rollout_->parameters();
+        for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+        r.sync_s += Since(tw);
       }
-      if (!batch.empty()) {
-        config::TrainerSection c;
-        UpdatePolicy(policy_.model, c, batch, static_cast<int64_t>(batch.size()), gradients_);
-        r.groups_trained += static_cast<int64_t>(batch.size());
-      }
-      r.train_s += Since(tt);
     }
     r.seconds = Since(t0);
     r.groups_counted = counted;
@@ -223,8 +219,52 @@ class Bench {
   }
 
  private:
+  // The oldest complete groups, at most B, leave `in_flight`; the first
+  // `groups` prompts' are counted.
+  std::vector<proto::TrainGroup> TakeBatch(std::deque<Group>& in_flight, int64_t groups,
+                                           int64_t& counted, ModeResult& r) {
+    std::vector<proto::TrainGroup> batch;
+    for (auto it = in_flight.begin();
+         it != in_flight.end() && static_cast<int64_t>(batch.size()) < o_.groups;) {
+      if (!it->complete()) {
+        ++it;
+        continue;
+      }
+      proto::TrainGroup group;
+      const bool count = it->prompt < static_cast<size_t>(groups);
+      counted += count;
+      for (const auto& t : it->samples) {
+        proto::TrainSample s;
+        s.prompt_tokens.assign(prompts_[t.prompt].tokens.begin(), prompts_[t.prompt].tokens.end());
+        s.response_tokens.assign(t.tokens.begin(), t.tokens.end());
+        s.behaviour_logprobs = t.logprobs;
+        s.loss_mask.assign(t.tokens.size(), 1);
+        s.reward = t.tokens == prompts_[t.prompt].answer ? 1.0 : 0.0;
+        if (count) {
+          r.tokens_trained += static_cast<int64_t>(t.tokens.size());
+          r.lengths.push_back(static_cast<int64_t>(t.tokens.size()));
+        }
+        group.samples.push_back(std::move(s));
+      }
+      batch.push_back(std::move(group));
+      it = in_flight.erase(it);
+    }
+    return batch;
+  }
+
+  bool Train(const std::vector<proto::TrainGroup>& batch, ModeResult& r) {
+    if (batch.empty()) return false;
+    auto tt = Clock::now();
+    config::TrainerSection c;
+    UpdatePolicy(trainer_.model, c, batch, static_cast<int64_t>(batch.size()), gradients_);
+    r.groups_trained += static_cast<int64_t>(batch.size());
+    r.train_s += Since(tt);
+    return true;
+  }
+
   const Options& o_;
-  model::Policy& policy_;
+  model::Policy& trainer_;
+  model::Llama rollout_;
   const std::vector<Prompt>& prompts_;
   weights::WeightSync& gradients_;
 };
@@ -233,6 +273,7 @@ nlohmann::json Describe(const ModeResult& r) {
   return {{"seconds", r.seconds},
           {"generate_s", r.generate_s},
           {"train_s", r.train_s},
+          {"weight_copy_s", r.sync_s},
           {"iterations", r.iterations},
           {"groups_trained", r.groups_trained},
           {"groups_counted", r.groups_counted},
@@ -309,24 +350,41 @@ int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out)
   auto t0 = Clock::now();
   WarmStart(policy, o);
   const double sft_s = Since(t0);
+  model::Llama rollout(lc);
+  rollout->eval();
   std::vector<torch::Tensor> start;
   for (const auto& p : policy.model->parameters()) start.push_back(p.detach().clone());
   auto reset = [&] {
     torch::NoGradGuard g;
-    auto params = policy.model->parameters();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
+    for (auto* m : {&policy.model, &rollout}) {
+      auto params = (*m)->parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
+    }
   };
 
   std::vector<Prompt> prompts = PromptSet(tokenizer, 4096, o.seed);
-  Bench bench(o, policy, prompts, *gradients);
-  // A short run of each mode first, so that neither pays for warm-up.
-  reset();
-  bench.Run(0, o.groups);
-  bench.Run(o.budget, o.groups);
-  reset();
-  ModeResult sync = bench.Run(0, o.groups_trained);
-  reset();
-  ModeResult partial = bench.Run(o.budget, o.groups_trained);
+  Bench bench(o, policy, rollout, prompts, *gradients);
+  struct Mode {
+    const char* name;
+    int64_t budget;
+    bool overlap;
+    ModeResult result;
+  };
+  std::vector<Mode> modes = {{"sync", 0, false, {}},
+                             {"partial", o.budget, false, {}},
+                             {"sync_overlap", 0, true, {}},
+                             {"partial_overlap", o.budget, true, {}}};
+  // A short run of each mode first, so that none pays for warm-up.
+  for (auto& m : modes) {
+    reset();
+    bench.Run(m.budget, m.overlap, o.groups);
+  }
+  for (auto& m : modes) {
+    reset();
+    m.result = bench.Run(m.budget, m.overlap, o.groups_trained);
+  }
+  const ModeResult& sync = modes[0].result;
+  auto rate = [](const ModeResult& r) { return r.tokens_trained / r.seconds; };
 
   std::vector<int64_t> expected;
   for (int64_t i = 0; i < o.groups_trained; ++i) expected.push_back(prompts[i].answer.size());
@@ -353,9 +411,11 @@ int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out)
       {"sft_seconds", sft_s},
       {"answer_lengths", Distribution(expected)},
       {"trained_response_lengths", Distribution(sync.lengths)},
-      {"sync", Describe(sync)},
-      {"partial", Describe(partial)},
-      {"ratio", (partial.tokens_trained / partial.seconds) / (sync.tokens_trained / sync.seconds)}};
+  };
+  for (const auto& m : modes) {
+    j["modes"][m.name] = Describe(m.result);
+    if (&m != &modes[0]) j["ratio_to_sync"][m.name] = rate(m.result) / rate(sync);
+  }
   out << j.dump(2) << "\n";
   return 0;
 }

@@ -357,6 +357,11 @@ void Validate(const Config& c) {
   if (c.rollout.budget >= c.rollout.max_response_tokens) {
     fail("rollout.budget", "expected less than rollout.max_response_tokens (or 0: off)");
   }
+  if (c.trainer.overlap && c.rollout.max_staleness < 1) {
+    fail("rollout.max_staleness",
+         "expected >= 1 with trainer.overlap (what is trained was generated one policy version "
+         "earlier)");
+  }
   if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
     fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
   }
@@ -521,6 +526,11 @@ void TrainerSection::Visit(V& v) {
   v.Field("activation_checkpointing", activation_checkpointing,
           "Recompute each decoder layer's activations in backward instead of keeping them: the "
           "same gradients with less memory (46% less peak on 2 x 1024 tokens), one more forward.");
+  v.Field("overlap", overlap,
+          "Train on the groups completed in earlier iterations while the rollout workers generate "
+          "this iteration's tokens, instead of after them: trainers and rollout workers work at "
+          "the same time, and what is trained lags the generating policy by one version (needs "
+          "rollout.max_staleness >= 1).");
 }
 
 template <class V>

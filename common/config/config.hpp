@@ -119,6 +119,7 @@ struct TrainerSection {
   double kl_coef = 0.0;       // grpo
   int64_t checkpoint_every = 10;
   bool activation_checkpointing = false;
+  bool overlap = false;  // train on earlier iterations' groups while this one generates
   template <class V>
   void Visit(V& v);
 };

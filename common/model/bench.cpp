@@ -8,6 +8,7 @@
 
 #include "common/model/generator.hpp"
 #include "common/model/llama.hpp"
+#include "common/model/policy.hpp"
 
 namespace crescent::model {
 namespace {
@@ -67,7 +68,7 @@ int BenchCommand(const std::vector<std::string>& args, std::ostream& out) {
       return 2;
     }
   }
-  torch::set_num_threads(static_cast<int>(opt["--threads"]));
+  SetComputeThreads(static_cast<int>(opt["--threads"]));
   LlamaConfig c;
   c.hidden_size = opt["--hidden"];
   c.intermediate_size = c.hidden_size * 11 / 4;

@@ -122,10 +122,41 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
     return true;
   };
 
-  while (next < requests.size() || !active.empty()) {
-    // Admit waiting requests into the free slots, prefilled as one batch.
-    std::vector<Active> admitted;
+  // Prefills `rows` (same-length-ish prompts) as one batch and samples their
+  // first tokens.
+  auto prefill = [&](std::vector<Active>& rows) {
+    const int64_t n = static_cast<int64_t>(rows.size());
     int64_t width = 0;
+    for (const auto& a : rows) width = std::max(width, a.position);
+    torch::Tensor ids = torch::zeros({n, width}, torch::kLong);
+    std::vector<int64_t> slot_ids(n), lengths(n);
+    auto acc = ids.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& prompt = requests[rows[i].request].prompt;
+      for (size_t t = 0; t < prompt.size(); ++t) acc[i][t] = prompt[t];
+      slot_ids[i] = rows[i].slot;
+      lengths[i] = static_cast<int64_t>(prompt.size());
+    }
+    torch::Tensor logits = model
+                               ->Prefill(cache, torch::tensor(slot_ids, torch::kLong), ids,
+                                         torch::tensor(lengths, torch::kLong))
+                               .to(torch::kFloat32)
+                               .contiguous();
+    for (int64_t i = 0; i < n; ++i) {
+      Active& a = rows[i];
+      auto [token, logprob] =
+          Choose(logits.data_ptr<float>() + i * vocab, vocab, requests[a.request], a.rng, scratch);
+      if (append(a, token, logprob)) {
+        free_slots.push_back(a.slot);
+      } else {
+        active.push_back(std::move(a));
+      }
+    }
+  };
+
+  while (next < requests.size() || !active.empty()) {
+    // Admit waiting requests into the free slots.
+    std::vector<Active> admitted;
     while (!free_slots.empty() && next < requests.size()) {
       const GenerationRequest& r = requests[next];
       TORCH_CHECK(!r.prompt.empty(), "generation request ", next, " has an empty prompt");
@@ -139,35 +170,23 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
       admitted.push_back(Active{next, free_slots.back(), static_cast<int64_t>(r.prompt.size()), 0,
                                 std::mt19937_64(r.seed)});
       free_slots.pop_back();
-      width = std::max<int64_t>(width, r.prompt.size());
       ++next;
     }
-    if (!admitted.empty()) {
-      const int64_t n = static_cast<int64_t>(admitted.size());
-      torch::Tensor ids = torch::zeros({n, width}, torch::kLong);
-      std::vector<int64_t> slot_ids(n), lengths(n);
-      auto rows = ids.accessor<int64_t, 2>();
-      for (int64_t i = 0; i < n; ++i) {
-        const auto& prompt = requests[admitted[i].request].prompt;
-        for (size_t t = 0; t < prompt.size(); ++t) rows[i][t] = prompt[t];
-        slot_ids[i] = admitted[i].slot;
-        lengths[i] = static_cast<int64_t>(prompt.size());
-      }
-      torch::Tensor logits = model
-                                 ->Prefill(cache, torch::tensor(slot_ids, torch::kLong), ids,
-                                           torch::tensor(lengths, torch::kLong))
-                                 .to(torch::kFloat32)
-                                 .contiguous();
-      for (int64_t i = 0; i < n; ++i) {
-        Active& a = admitted[i];
-        auto [token, logprob] = Choose(logits.data_ptr<float>() + i * vocab, vocab,
-                                       requests[a.request], a.rng, scratch);
-        if (append(a, token, logprob)) {
-          free_slots.push_back(a.slot);
-        } else {
-          active.push_back(std::move(a));
-        }
-      }
+    // Prefill them in batches of similar length: a batch is padded to its
+    // longest prompt, and a continued trajectory's prompt (prompt + earlier
+    // segments) can be many times a new one's.
+    std::stable_sort(admitted.begin(), admitted.end(),
+                     [](const Active& a, const Active& b) { return a.position < b.position; });
+    for (size_t begin = 0; begin < admitted.size();) {
+      const int64_t shortest = admitted[begin].position;
+      size_t end = begin + 1;
+      while (end < admitted.size() &&
+             (admitted[end].position <= 2 * shortest || admitted[end].position <= shortest + 16))
+        ++end;
+      std::vector<Active> rows(std::make_move_iterator(admitted.begin() + begin),
+                               std::make_move_iterator(admitted.begin() + end));
+      prefill(rows);
+      begin = end;
     }
     if (active.empty()) continue;
     const int64_t A = static_cast<int64_t>(active.size());

@@ -70,6 +70,9 @@ TEST_CASE("cross-key rules name the key at fault", "[config]") {
   CHECK(ErrorOf("cluster:\n  heartbeat_interval_s: 5\n  heartbeat_timeout_s: 6\n") ==
         "cluster.heartbeat_timeout_s: expected more than twice cluster.heartbeat_interval_s "
         "(configs/x.yaml:3)");
+  CHECK(ErrorOf("rollout:\n  max_staleness: 0\ntrainer:\n  overlap: true\n") ==
+        "rollout.max_staleness: expected >= 1 with trainer.overlap (what is trained was "
+        "generated one policy version earlier) (configs/x.yaml:2)");
 }
 
 TEST_CASE("broken YAML names the file and line", "[config]") {
