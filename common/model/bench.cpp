@@ -124,14 +124,15 @@ int BenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   for (auto [k, n] : shapes) {
     own_train_s += c.num_layers * 6.0 * M * k * n / (MatmulRate(M, k, n, true) * 1e9);
     own_decode_s += c.num_layers * 2.0 * B * k * n / (MatmulRate(B, k, n, false) * 1e9);
-    own_prefill_s +=
-        c.num_layers * 2.0 * kPrompt * k * n / (MatmulRate(kPrompt, k, n, false) * 1e9);
+    own_prefill_s += c.num_layers * 2.0 * B * kPrompt * k * n /
+                     (MatmulRate(B * kPrompt, k, n, false) * 1e9);
   }
   own_train_s += 6.0 * M * D * V / (MatmulRate(M, D, V, true) * 1e9);
   own_decode_s += 2.0 * B * D * V / (MatmulRate(B, D, V, false) * 1e9);
-  own_prefill_s += 2.0 * D * V / (MatmulRate(1, D, V, false) * 1e9);  // last position only
-  // N batched decode steps, and one prefill per request.
-  own_decode_s = own_decode_s * N + own_prefill_s * B;
+  own_prefill_s += 2.0 * B * D * V / (MatmulRate(B, D, V, false) * 1e9);  // last positions only
+  // N batched decode steps, and one batched prefill of all B prompts (the
+  // generator admits them together).
+  own_decode_s = own_decode_s * N + own_prefill_s;
 
   nlohmann::json j = {{"params_millions", params / 1e6},
                       {"threads", opt["--threads"]},

@@ -16,31 +16,41 @@ struct Active {
   std::mt19937_64 rng;
 };
 
-// Picks a token from one row of logits; returns it and its log-prob.
-std::pair<int64_t, float> Choose(const float* logits, int64_t vocab, const GenerationRequest& r,
-                                 std::mt19937_64& rng, std::vector<double>& scratch) {
-  const double temperature = r.temperature > 0 ? r.temperature : 1.0;
-  scratch.assign(logits, logits + vocab);
-  double top = *std::max_element(scratch.begin(), scratch.end()) / temperature;
-  double sum = 0;
-  for (auto& x : scratch) sum += std::exp(x / temperature - top);
-  const double log_z = top + std::log(sum);
-  auto logprob = [&](int64_t t) { return static_cast<float>(logits[t] / temperature - log_z); };
-  if (r.temperature <= 0) {
-    int64_t best = std::max_element(logits, logits + vocab) - logits;
-    return {best, logprob(best)};
+// Log-probs and probabilities of each row's logits at its request's
+// temperature (1 for greedy rows), computed for all rows at once.
+std::pair<torch::Tensor, torch::Tensor> SamplingDistributions(
+    const torch::Tensor& logits, const std::vector<GenerationRequest>& requests,
+    const std::vector<Active>& rows) {
+  std::vector<float> temperatures;
+  for (const auto& a : rows) {
+    const float t = requests[a.request].temperature;
+    temperatures.push_back(t > 0 ? t : 1.0f);
   }
-  std::vector<int64_t> order(vocab);
-  std::iota(order.begin(), order.end(), 0);
+  torch::Tensor scaled = logits.to(torch::kFloat32) / torch::tensor(temperatures).view({-1, 1});
+  torch::Tensor logp = torch::log_softmax(scaled, -1).contiguous();
+  return {logp, logp.exp()};
+}
+
+// Picks a token from one row's log-probs `logp` (probabilities `probs`);
+// returns it and its log-prob (full softmax at the temperature, before
+// top-k/top-p).
+std::pair<int64_t, float> Choose(const float* logp, const float* probs, int64_t vocab,
+                                 const GenerationRequest& r, std::mt19937_64& rng,
+                                 std::vector<int64_t>& order) {
+  if (r.temperature <= 0) {
+    const int64_t best = std::max_element(logp, logp + vocab) - logp;
+    return {best, logp[best]};
+  }
   int64_t keep = vocab;
+  order.resize(vocab);
+  std::iota(order.begin(), order.end(), 0);
   if (r.top_k > 0 || r.top_p < 1.0f) {
-    std::sort(order.begin(), order.end(),
-              [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logp[a] > logp[b]; });
     if (r.top_k > 0) keep = std::min<int64_t>(keep, r.top_k);
     if (r.top_p < 1.0f) {
       double mass = 0;
       for (int64_t i = 0; i < keep; ++i) {
-        mass += std::exp(logprob(order[i]));
+        mass += probs[order[i]];
         if (mass >= r.top_p) {
           keep = i + 1;
           break;
@@ -49,13 +59,13 @@ std::pair<int64_t, float> Choose(const float* logits, int64_t vocab, const Gener
     }
   }
   double total = 0;
-  for (int64_t i = 0; i < keep; ++i) total += std::exp(logprob(order[i]));
+  for (int64_t i = 0; i < keep; ++i) total += probs[order[i]];
   double u = std::uniform_real_distribution<double>(0, total)(rng);
   for (int64_t i = 0; i < keep; ++i) {
-    u -= std::exp(logprob(order[i]));
-    if (u <= 0) return {order[i], logprob(order[i])};
+    u -= probs[order[i]];
+    if (u <= 0) return {order[i], logp[order[i]]};
   }
-  return {order[keep - 1], logprob(order[keep - 1])};
+  return {order[keep - 1], logp[order[keep - 1]]};
 }
 
 }  // namespace
@@ -92,11 +102,11 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
   const int64_t vocab = model->config().vocab_size;
   std::vector<GenerationResult> results(requests.size());
   KvCache cache = model->NewCache(std::min<int64_t>(slots, std::max<size_t>(requests.size(), 1)));
-  std::vector<int64_t> free_slots;
-  for (int64_t s = static_cast<int64_t>(cache.keys[0].size(0)) - 1; s >= 0; --s)
-    free_slots.push_back(s);
+  const size_t capacity = static_cast<size_t>(cache.keys[0].size(0));
+  // Running sequences; between steps active[i] is in cache slot i, so that a
+  // decode step reads the cache in place.
   std::vector<Active> active;
-  std::vector<double> scratch;
+  std::vector<int64_t> order;  // Choose's scratch
   size_t next = 0;
 
   // Appends a sampled token; true when the sequence is finished.
@@ -137,27 +147,42 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
       slot_ids[i] = rows[i].slot;
       lengths[i] = static_cast<int64_t>(prompt.size());
     }
-    torch::Tensor logits = model
-                               ->Prefill(cache, torch::tensor(slot_ids, torch::kLong), ids,
-                                         torch::tensor(lengths, torch::kLong))
-                               .to(torch::kFloat32)
-                               .contiguous();
+    torch::Tensor logits = model->Prefill(cache, torch::tensor(slot_ids, torch::kLong), ids,
+                                          torch::tensor(lengths, torch::kLong));
+    auto [logp, probs] = SamplingDistributions(logits, requests, rows);
     for (int64_t i = 0; i < n; ++i) {
       Active& a = rows[i];
       auto [token, logprob] =
-          Choose(logits.data_ptr<float>() + i * vocab, vocab, requests[a.request], a.rng, scratch);
-      if (append(a, token, logprob)) {
-        free_slots.push_back(a.slot);
-      } else {
-        active.push_back(std::move(a));
+          Choose(logp.data_ptr<float>() + i * vocab, probs.data_ptr<float>() + i * vocab, vocab,
+                 requests[a.request], a.rng, order);
+      if (!append(a, token, logprob)) active.push_back(std::move(a));
+    }
+  };
+
+  // Closes the gaps finished sequences left: each running sequence moves to
+  // slot i (its cached positions copied along).
+  auto compact = [&] {
+    std::sort(active.begin(), active.end(),
+              [](const Active& a, const Active& b) { return a.slot < b.slot; });
+    for (size_t i = 0; i < active.size(); ++i) {
+      Active& a = active[i];
+      if (a.slot == static_cast<int64_t>(i)) continue;
+      for (auto* layers : {&cache.keys, &cache.values}) {
+        for (auto& t : *layers) {
+          t[static_cast<int64_t>(i)]
+              .narrow(1, 0, a.position)
+              .copy_(t[a.slot].narrow(1, 0, a.position));
+        }
       }
+      a.slot = static_cast<int64_t>(i);
     }
   };
 
   while (next < requests.size() || !active.empty()) {
-    // Admit waiting requests into the free slots.
+    // Admit waiting requests into the free slots (those after the running ones).
+    compact();
     std::vector<Active> admitted;
-    while (!free_slots.empty() && next < requests.size()) {
+    while (active.size() + admitted.size() < capacity && next < requests.size()) {
       const GenerationRequest& r = requests[next];
       TORCH_CHECK(!r.prompt.empty(), "generation request ", next, " has an empty prompt");
       TORCH_CHECK(r.stop_strings.empty() || r.detokenize, "generation request ", next,
@@ -167,9 +192,9 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
         ++next;
         continue;
       }
-      admitted.push_back(Active{next, free_slots.back(), static_cast<int64_t>(r.prompt.size()), 0,
-                                std::mt19937_64(r.seed)});
-      free_slots.pop_back();
+      const auto slot = static_cast<int64_t>(active.size() + admitted.size());
+      admitted.push_back(
+          Active{next, slot, static_cast<int64_t>(r.prompt.size()), 0, std::mt19937_64(r.seed)});
       ++next;
     }
     // Prefill them in batches of similar length: a batch is padded to its
@@ -188,6 +213,7 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
       prefill(rows);
       begin = end;
     }
+    compact();
     if (active.empty()) continue;
     const int64_t A = static_cast<int64_t>(active.size());
     std::vector<int64_t> tokens(A), slot_ids(A), positions(A);
@@ -196,23 +222,18 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
       slot_ids[i] = active[i].slot;
       positions[i] = active[i].position;
     }
-    torch::Tensor logits = model
-                               ->DecodeStep(cache, torch::tensor(tokens, torch::kLong),
-                                            torch::tensor(slot_ids, torch::kLong),
-                                            torch::tensor(positions, torch::kLong))
-                               .to(torch::kFloat32)
-                               .contiguous();
-    const float* rows = logits.data_ptr<float>();
+    torch::Tensor logits = model->DecodeStep(cache, torch::tensor(tokens, torch::kLong),
+                                             torch::tensor(slot_ids, torch::kLong),
+                                             torch::tensor(positions, torch::kLong));
+    auto [logp, probs] = SamplingDistributions(logits, requests, active);
     std::vector<Active> still;
     for (int64_t i = 0; i < A; ++i) {
       Active& a = active[i];
       ++a.position;
-      auto [token, logprob] = Choose(rows + i * vocab, vocab, requests[a.request], a.rng, scratch);
-      if (append(a, token, logprob)) {
-        free_slots.push_back(a.slot);
-      } else {
-        still.push_back(std::move(a));
-      }
+      auto [token, logprob] =
+          Choose(logp.data_ptr<float>() + i * vocab, probs.data_ptr<float>() + i * vocab, vocab,
+                 requests[a.request], a.rng, order);
+      if (!append(a, token, logprob)) still.push_back(std::move(a));
     }
     active = std::move(still);
   }

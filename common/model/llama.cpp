@@ -24,6 +24,30 @@ torch::Tensor Rope(const torch::Tensor& x, const torch::Tensor& cos, const torch
   return x * cos + RotateHalf(x) * sin;
 }
 
+// What the layers of one cached forward (a prefill or a decode step) share.
+struct CacheStep {
+  torch::Tensor slots;      // [B] cache row of each batch row; undefined: rows 0..B-1
+  torch::Tensor rows;       // [B, T] the cache row of each new key/value
+  torch::Tensor positions;  // [B, T] the position of each
+  int64_t span = 0;         // attention covers cache positions 0..span-1
+  torch::Tensor mask;       // [B, 1, T, span] additive: -inf past each query's position
+};
+
+CacheStep MakeCacheStep(const torch::Tensor& slots, const torch::Tensor& positions,
+                        torch::TensorOptions options) {
+  const int64_t B = positions.size(0), T = positions.size(1);
+  CacheStep step;
+  step.slots = slots;
+  step.rows =
+      (slots.defined() ? slots : torch::arange(B, positions.options())).view({B, 1}).expand({B, T});
+  step.positions = positions;
+  step.span = positions.max().item<int64_t>() + 1;
+  torch::Tensor key_pos = torch::arange(step.span, positions.options()).view({1, 1, 1, step.span});
+  step.mask = torch::zeros({B, 1, T, step.span}, options)
+                  .masked_fill(key_pos > positions.view({B, 1, T, 1}), -INFINITY);
+  return step;
+}
+
 }  // namespace
 
 class DecoderLayerImpl : public torch::nn::Module {
@@ -48,12 +72,13 @@ class DecoderLayerImpl : public torch::nn::Module {
     }
   }
 
-  // x: [B, T, H]. With `cache`, keys/values of these T positions are written to
-  // cache slots `slots` [B] at `positions` [B, T] and attention spans the
-  // cache up to each row's last position; without, plain causal attention.
+  // x: [B, T, H]. With a cache step, keys/values of these T positions are
+  // written to the layer's cache (`cache_k`, `cache_v`: [slots, kv_heads,
+  // max_positions, head_dim]) and attention spans the cache up to each row's
+  // position; without, plain causal attention.
   torch::Tensor Forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        torch::Tensor* cache_k, torch::Tensor* cache_v, const torch::Tensor& slots,
-                        const torch::Tensor& positions) {
+                        const CacheStep* step = nullptr, torch::Tensor* cache_k = nullptr,
+                        torch::Tensor* cache_v = nullptr) {
     const int64_t B = x.size(0), T = x.size(1), hd = c_.head_dim();
     const int64_t groups = c_.num_heads / c_.num_kv_heads;
     torch::Tensor h = RmsNorm(x, input_norm_, c_.rms_norm_eps);
@@ -67,28 +92,46 @@ class DecoderLayerImpl : public torch::nn::Module {
     q = Rope(q, cos, sin);
     k = Rope(k, cos, sin);
     torch::Tensor mask;  // additive, broadcast to [B, heads, T, S]
-    if (cache_k) {
+    if (step) {
       // Write this step's keys/values (all T positions of every row in one
-      // indexed write: [B, T, kv_heads, hd]), then attend over the cache prefix.
-      torch::Tensor rows = slots.view({B, 1}).expand({B, T});
-      cache_k->index_put_({rows, Slice(), positions}, k.transpose(1, 2));
-      cache_v->index_put_({rows, Slice(), positions}, v.transpose(1, 2));
-      const int64_t span = positions.max().item<int64_t>() + 1;
-      k = cache_k->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
-      v = cache_v->index_select(0, slots).index({Slice(), Slice(), Slice(0, span)});
-      torch::Tensor key_pos = torch::arange(span, positions.options()).view({1, 1, 1, span});
-      mask = torch::zeros({B, 1, T, span}, x.options())
-                 .masked_fill(key_pos > positions.view({B, 1, T, 1}), -INFINITY);
+      // indexed write: [B, T, kv_heads, hd]), then attend over the positions
+      // in use (rows 0..B-1 are read in place, others gathered).
+      cache_k->index_put_({step->rows, Slice(), step->positions}, k.transpose(1, 2));
+      cache_v->index_put_({step->rows, Slice(), step->positions}, v.transpose(1, 2));
+      k = cache_k->narrow(2, 0, step->span);
+      v = cache_v->narrow(2, 0, step->span);
+      if (step->slots.defined()) {
+        k = k.index_select(0, step->slots);
+        v = v.index_select(0, step->slots);
+      } else {
+        k = k.narrow(0, 0, B);
+        v = v.narrow(0, 0, B);
+      }
+      mask = step->mask;
     } else {
       mask = torch::full({T, T}, -INFINITY, x.options()).triu(1).view({1, 1, T, T});
     }
-    if (groups > 1) {
-      k = k.repeat_interleave(groups, 1);
-      v = v.repeat_interleave(groups, 1);
+    torch::Tensor attn;
+    if (T == 1 && !x.is_cuda()) {
+      // One new token per row (a decode step) on the CPU: LibTorch's CPU
+      // batched matmul runs one tiny product per (row, head) and is bound
+      // by dispatch (40% of a decode step); multiply and sum instead, with
+      // each query head group against its key/value head (no copies).
+      const int64_t S = k.size(2);
+      torch::Tensor qg = q.reshape({B, c_.num_kv_heads, groups, 1, hd});
+      torch::Tensor scores = (qg * k.unsqueeze(2)).sum(-1) / std::sqrt(double(hd)) +
+                             mask.view({B, 1, 1, S});  // [B, kv_heads, groups, S]
+      torch::Tensor p = torch::softmax(scores, -1).unsqueeze(-1);
+      attn = (p * v.unsqueeze(2)).sum(-2).reshape({B, 1, c_.num_heads * hd});
+    } else {
+      if (groups > 1) {
+        k = k.repeat_interleave(groups, 1);
+        v = v.repeat_interleave(groups, 1);
+      }
+      torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + mask;
+      attn = torch::matmul(torch::softmax(scores, -1), v);
+      attn = attn.transpose(1, 2).reshape({B, T, c_.num_heads * hd});
     }
-    torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + mask;
-    torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v);
-    attn = attn.transpose(1, 2).reshape({B, T, c_.num_heads * hd});
     torch::Tensor out = x + o_(attn);
     h = RmsNorm(out, post_norm_, c_.rms_norm_eps);
     return out + down_(torch::silu(gate_(h)) * up_(h));
@@ -116,7 +159,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     ctx->saved_data["sin"] = sin;
     ctx->saved_data["layer"] = layer;
     torch::NoGradGuard no_grad;
-    return Layer(layer)->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+    return Layer(layer)->Forward(x, cos, sin);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
@@ -125,8 +168,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     {
       torch::AutoGradMode enable(true);
       out = Layer(ctx->saved_data["layer"].toInt())
-                ->Forward(x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
-                          nullptr, nullptr, {}, {});
+                ->Forward(x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor());
     }
     torch::autograd::backward({out}, {grads[0]});
     return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -200,7 +242,7 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
   for (auto& layer : layers_) {
     x = recompute ? CheckpointedLayer::apply(
                         x, cos, sin, static_cast<int64_t>(reinterpret_cast<intptr_t>(layer.get())))
-                  : layer->Forward(x, cos, sin, nullptr, nullptr, {}, {});
+                  : layer->Forward(x, cos, sin);
   }
   return Logits(x);
 }
@@ -225,8 +267,9 @@ torch::Tensor LlamaImpl::Prefill(KvCache& cache, const torch::Tensor& slots,
   torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
   torch::Tensor x = embed_(ids);
+  const CacheStep step = MakeCacheStep(slots, positions, x.options());
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->Forward(x, cos, sin, &cache.keys[i], &cache.values[i], slots, positions);
+    x = layers_[i]->Forward(x, cos, sin, &step, &cache.keys[i], &cache.values[i]);
   }
   torch::Tensor last = x.index({torch::arange(B, torch::kLong), lengths - 1});  // [B, hidden]
   return Logits(last);
@@ -238,9 +281,16 @@ torch::Tensor LlamaImpl::DecodeStep(KvCache& cache, const torch::Tensor& tokens,
   torch::Tensor cos = cos_.index_select(0, positions).view({A, 1, 1, -1});
   torch::Tensor sin = sin_.index_select(0, positions).view({A, 1, 1, -1});
   torch::Tensor x = embed_(tokens.view({A, 1}));
-  torch::Tensor pos = positions.view({A, 1});
+  // Rows 0..A-1 in order (as the generator keeps them) are read in place.
+  bool in_order = slots.device().is_cpu();
+  if (in_order) {
+    auto s = slots.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < A && in_order; ++i) in_order = s[i] == i;
+  }
+  const CacheStep step =
+      MakeCacheStep(in_order ? torch::Tensor() : slots, positions.view({A, 1}), x.options());
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->Forward(x, cos, sin, &cache.keys[i], &cache.values[i], slots, pos);
+    x = layers_[i]->Forward(x, cos, sin, &step, &cache.keys[i], &cache.values[i]);
   }
   return Logits(x.index({Slice(), 0}));
 }
