@@ -2,11 +2,13 @@
 // change, and every rollout worker generates with the newest policy version
 // after each broadcast.
 // LibTorch before Catch2: glog's CHECK must not replace Catch2's.
+// clang-format off
+#include "common/model/policy.hpp"
 #include <catch2/catch.hpp>
+// clang-format on
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "common/model/policy.hpp"
 #include "tests/common/process.hpp"
 
 using namespace std::chrono_literals;
