@@ -128,8 +128,8 @@ int BenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   for (auto [k, n] : shapes) {
     own_train_s += c.num_layers * 6.0 * M * k * n / (MatmulRate(M, k, n, true) * 1e9);
     own_decode_s += c.num_layers * 2.0 * B * k * n / (MatmulRate(B, k, n, false) * 1e9);
-    own_prefill_s += c.num_layers * 2.0 * B * kPrompt * k * n /
-                     (MatmulRate(B * kPrompt, k, n, false) * 1e9);
+    own_prefill_s +=
+        c.num_layers * 2.0 * B * kPrompt * k * n / (MatmulRate(B * kPrompt, k, n, false) * 1e9);
   }
   own_train_s += 6.0 * M * D * V / (MatmulRate(M, D, V, true) * 1e9);
   own_decode_s += 2.0 * B * D * V / (MatmulRate(B, D, V, false) * 1e9);

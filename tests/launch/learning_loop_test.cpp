@@ -15,14 +15,16 @@ using namespace std::chrono_literals;
 using crescent::testing::Process;
 using crescent::testing::TempDir;
 
-TEST_CASE("a short multi-process RL run updates the policy every rollout worker uses",
-          "[launch][learning]") {
+namespace {
+
+// SFT then RL on tests/launch/smoke.yaml in a fresh run directory, with
+// these `key=value` settings; returns the directory.
+std::string RunJob(const std::string& name, const std::vector<std::string>& settings) {
   const std::string crescent = CRESCENT_BINARY;
   const std::string config = std::string(CRESCENT_SOURCE_DIR) + "/tests/launch/smoke.yaml";
-  std::string dir = TempDir("crescent-learn");
-  std::vector<std::string> sets = {
-      "--set", "run.dir=" + dir,     "--set", "cluster.rollout_workers=2",
-      "--set", "cluster.trainers=2", "--set", "run.iterations=4"};
+  const std::string dir = TempDir(name);
+  std::vector<std::string> sets = {"--set", "run.dir=" + dir};
+  for (const auto& s : settings) sets.insert(sets.end(), {"--set", s});
   std::vector<std::string> sft = {crescent, "sft", config};
   sft.insert(sft.end(), sets.begin(), sets.end());
   Process warm(sft, dir + "/sft.log");
@@ -33,6 +35,15 @@ TEST_CASE("a short multi-process RL run updates the policy every rollout worker 
   int rc = job.Wait(300s);
   INFO(job.Output());
   REQUIRE(rc == 0);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("a short multi-process RL run updates the policy every rollout worker uses",
+          "[launch][learning]") {
+  const std::string dir = RunJob(
+      "crescent-learn", {"cluster.rollout_workers=2", "cluster.trainers=2", "run.iterations=4"});
 
   std::ifstream in(dir + "/metrics.jsonl");
   std::string line;
@@ -68,21 +79,8 @@ TEST_CASE("a short multi-process RL run updates the policy every rollout worker 
 
 TEST_CASE("with trainer.overlap the trainers train on earlier groups while the next generate",
           "[launch][learning]") {
-  const std::string crescent = CRESCENT_BINARY;
-  const std::string config = std::string(CRESCENT_SOURCE_DIR) + "/tests/launch/smoke.yaml";
-  std::string dir = TempDir("crescent-overlap");
-  std::vector<std::string> sets = {"--set", "run.dir=" + dir,       "--set", "run.iterations=6",
-                                   "--set", "trainer.overlap=true", "--set", "rollout.budget=3"};
-  std::vector<std::string> sft = {crescent, "sft", config};
-  sft.insert(sft.end(), sets.begin(), sets.end());
-  Process warm(sft, dir + "/sft.log");
-  REQUIRE(warm.Wait(120s) == 0);
-  std::vector<std::string> run = {crescent, "run", config};
-  run.insert(run.end(), sets.begin(), sets.end());
-  Process job(run, dir + "/run.log");
-  int rc = job.Wait(300s);
-  INFO(job.Output());
-  REQUIRE(rc == 0);
+  const std::string dir =
+      RunJob("crescent-overlap", {"run.iterations=6", "trainer.overlap=true", "rollout.budget=3"});
 
   // Iteration 1 has nothing complete from before to train on; every later
   // one trains while generating, and the weights move once per step.
