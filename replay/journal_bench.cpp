@@ -117,9 +117,10 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
     journal_s = Seconds(t0);
   }
 
-  // Recovery of the same files against a plain read-and-CRC pass; the scan
-  // runs before and after recovery (page cache warm for both) and the faster
-  // one counts.
+  // Recovery of the same files against a plain read-and-CRC pass: the first
+  // recovery right after the writes (it pays for first touches: the files'
+  // pages, fresh buffers), then a scan, a second recovery and a second scan;
+  // the faster scan is the reference for both recoveries.
   auto scan = [&](uint64_t* scanned) {
     auto t = std::chrono::steady_clock::now();
     *scanned = 0;
@@ -128,16 +129,17 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
     return Seconds(t);
   };
   uint64_t scanned = 0;
-  double scan_s = scan(&scanned);
+  double scan_s = 1e30;
   CountingMachine recovered;
-  double recover_s = 1e30;
+  double recover_s = 1e30, first_s = 0;
   for (int rep = 0; rep < 2; ++rep) {
     recovered = CountingMachine();
     t0 = std::chrono::steady_clock::now();
     { auto journal = Journal::Open(env, jdir, options, recovered); }
     recover_s = std::min(recover_s, Seconds(t0));
+    if (rep == 0) first_s = recover_s;
+    scan_s = std::min(scan_s, scan(&scanned));
   }
-  scan_s = std::min(scan_s, scan(&scanned));
 
   const char* policy = options.fsync_policy == FsyncPolicy::kEveryCommit ? "every commit"
                        : options.fsync_policy == FsyncPolicy::kNever     ? "never"
@@ -150,8 +152,9 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
       << std::setprecision(0) << 100.0 * raw_s / journal_s << "% of raw, target >= 50%)\n";
   out << std::setprecision(2);
   out << "  scan (read+CRC): " << scan_s * 1e3 << " ms for " << scanned << " records\n";
-  out << "  recovery       : " << recover_s * 1e3 << " ms for " << recovered.records << " records ("
-      << recover_s / scan_s << "x scan, target <= 3x)\n";
+  out << "  recovery       : first " << first_s * 1e3 << " ms (" << first_s / scan_s
+      << "x scan), best " << recover_s * 1e3 << " ms (" << recover_s / scan_s << "x) for "
+      << recovered.records << " records (target <= 3x)\n";
   const bool ok = recovered.records == records && scanned == records;
   if (!ok) out << "  MISMATCH: recovered " << recovered.records << " of " << records << "\n";
   for (const auto& name : env->ListDir(jdir)) env->Remove(jdir + "/" + name);

@@ -58,24 +58,30 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   auto token_logprobs = [&](const GroupBatch& b) {
     return model::TokenLogprobs(model, b.ids) * b.mask;
   };
-  std::vector<torch::Tensor> ref_seq;
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto& b : batches) ref_seq.push_back(token_logprobs(b).sum(1));
-  }
+  // log pi_i: the first step's own forward, detached. The weights have not
+  // changed yet, so a separate no-grad pass would compute the same values;
+  // with the gradient they carry at theta = theta_i, the Kimi loss's first
+  // step is exact.
+  std::vector<torch::Tensor> ref_seq(batches.size());
   std::map<std::string, double> stats;
   for (int64_t step = 0; step < c.steps_per_iteration; ++step) {
     optimizer.zero_grad();
     double loss_value = 0;
+    torch::Tensor change = torch::zeros({});
+    int64_t rows = 0;
     if (!batches.empty()) {
       torch::Tensor loss = torch::zeros({});
       for (size_t i = 0; i < batches.size(); ++i) {
         const GroupBatch& b = batches[i];
         torch::Tensor tokens = token_logprobs(b);
+        torch::Tensor seq = tokens.sum(1);
+        if (step == 0) ref_seq[i] = seq.detach();
+        if (step > 0) change = change + (seq.detach() - ref_seq[i]).sum();
+        rows += b.ids.size(0);
         if (c.algorithm == "kimi") {
-          loss = loss + KimiLoss(tokens.sum(1), ref_seq[i], b.rewards, c.tau);
+          loss = loss + KimiLoss(seq, ref_seq[i], b.rewards, c.tau);
         } else if (c.algorithm == "reinforce") {
-          loss = loss + ReinforceLoss(tokens.sum(1), b.rewards);
+          loss = loss + ReinforceLoss(seq, b.rewards);
         } else {
           loss = loss + GrpoLoss(tokens, b.behaviour * b.mask, b.mask, b.rewards, c.clip_epsilon);
         }
@@ -93,16 +99,9 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     stats["grad_norm"] = torch::nn::utils::clip_grad_norm_(params, c.grad_clip);
     optimizer.step();
     stats["loss"] = loss_value;
-  }
-  if (!batches.empty()) {
-    torch::NoGradGuard no_grad;
-    double change = 0;
-    int64_t rows = 0;
-    for (size_t i = 0; i < batches.size(); ++i) {
-      change += (token_logprobs(batches[i]).sum(1) - ref_seq[i]).sum().item<double>();
-      rows += batches[i].ids.size(0);
-    }
-    stats["logp_change"] = change / rows;
+    // How far the steps before this one moved the batch's log-probability
+    // (no extra forward pass: 0 on the first step).
+    if (step > 0 && rows > 0) stats["logp_change"] = change.item<double>() / rows;
   }
   return stats;
 }

@@ -12,11 +12,13 @@
 
 namespace crescent::trainer {
 
-// Recomputes log pi_i of every response token with the current weights
-// (before any update), then takes `steps_per_iteration` optimizer steps on the
-// configured loss. `groups` are this trainer's share of `total_groups`; the
+// Takes `steps_per_iteration` optimizer steps on the configured loss, with
+// log pi_i (the Kimi loss's reference) taken from the current weights before
+// the first update. `groups` are this trainer's share of `total_groups`; the
 // gradients of all trainers are summed through `gradients` (each weighted by
-// its share) before each step. Returns statistics (loss, grad_norm, ...).
+// its share) before each step. Returns statistics (loss, grad_norm of the last step;
+// logp_change, the mean change of a sample's log-probability before the last
+// step, when there is more than one step).
 std::map<std::string, double> UpdatePolicy(model::Llama& model,
                                            const config::TrainerSection& config,
                                            const std::vector<proto::TrainGroup>& groups,

@@ -1,6 +1,7 @@
 // `crescent bench model`: decode and training throughput of a ~30M-parameter
 // Llama at batch 32 on this process's threads, with MFU against a large square
-// matmul and efficiency against the model's own matmul shapes timed alone.
+// matmul and efficiency against the model's own linear layers (its weights,
+// in its order, at the same shapes) timed alone.
 #pragma once
 
 #include <iosfwd>
@@ -10,7 +11,8 @@
 namespace crescent::model {
 
 // Options: --hidden N --layers N --vocab N --batch N --seq N --new N (defaults
-// 512, 8, 8000, 32, 128, 32), --threads N (default 1). Prints one JSON object.
+// 512, 8, 8000, 32, 128, 32), --threads N (default 1), --train 0 / --decode 0
+// to leave a part out. Prints one JSON object.
 // Returns 0, or 2 for bad arguments.
 int BenchCommand(const std::vector<std::string>& args, std::ostream& out);
 

@@ -434,6 +434,16 @@ TEST_CASE("the model benchmark runs on a small model and prints its figures", "[
   json j = json::parse(out.str());
   CHECK(j["train"]["tokens_per_s"].get<double>() > 0);
   CHECK(j["decode"]["tokens_per_s"].get<double>() > 0);
+  for (const char* part : {"train", "decode"})
+    CHECK(j[part]["efficiency_vs_own_matmuls"].get<double>() > 0);
+  CHECK(j["decode"]["efficiency_vs_cached_matmuls"].get<double>() > 0);
+  std::ostringstream decode_only;
+  REQUIRE(crescent::model::BenchCommand({"--hidden", "64", "--layers", "1", "--vocab", "50",
+                                         "--batch", "2", "--new", "2", "--train", "0"},
+                                        decode_only) == 0);
+  json d = json::parse(decode_only.str());
+  CHECK_FALSE(d.contains("train"));
+  CHECK(d["decode"]["tokens_per_s"].get<double>() > 0);
   CHECK(crescent::model::BenchCommand({"--bogus"}, out) == 2);
 }
 

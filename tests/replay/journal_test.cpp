@@ -400,6 +400,7 @@ TEST_CASE("journal bench runs and reports", "[replay]") {
   INFO(out.str());
   CHECK(rc == 0);
   CHECK_THAT(out.str(), Catch::Contains("% of raw"));
+  CHECK_THAT(out.str(), Catch::Contains("recovery       : first"));
 }
 
 }  // namespace
