@@ -24,18 +24,28 @@ torch::Tensor ReinforceLoss(const torch::Tensor& logp, const torch::Tensor& rewa
   return -((rewards - rewards.mean()) * logp).mean();
 }
 
-torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
-                       const torch::Tensor& mask, const torch::Tensor& rewards, double epsilon) {
+torch::Tensor GrpoAdvantages(const torch::Tensor& rewards) {
+  return (rewards - rewards.mean()) / (rewards.std(/*unbiased=*/false) + 1e-6);
+}
+
+torch::Tensor GrpoRowObjective(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
+                               const torch::Tensor& mask, const torch::Tensor& advantages,
+                               double epsilon) {
   TORCH_CHECK(token_logp.dim() == 2 && token_logp.sizes() == behaviour_logp.sizes() &&
-                  token_logp.sizes() == mask.sizes() && rewards.size(0) == token_logp.size(0),
-              "GrpoLoss: expected [k, T] log-probs and mask and [k] rewards");
-  torch::Tensor advantage = (rewards - rewards.mean()) / (rewards.std(/*unbiased=*/false) + 1e-6);
+                  token_logp.sizes() == mask.sizes() && advantages.size(0) == token_logp.size(0),
+              "GRPO: expected [rows, T] log-probs and mask and a value per row");
   torch::Tensor ratio = torch::exp(token_logp - behaviour_logp.detach());
-  torch::Tensor a = advantage.unsqueeze(1);
+  torch::Tensor a = advantages.unsqueeze(1);
   torch::Tensor surrogate =
       torch::min(ratio * a, torch::clamp(ratio, 1 - epsilon, 1 + epsilon) * a);
-  torch::Tensor m = mask.to(token_logp.dtype());
-  return -(surrogate * m).sum() / m.sum().clamp_min(1);
+  return (surrogate * mask.to(token_logp.dtype())).sum(1);
+}
+
+torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
+                       const torch::Tensor& mask, const torch::Tensor& rewards, double epsilon) {
+  torch::Tensor objective =
+      GrpoRowObjective(token_logp, behaviour_logp, mask, GrpoAdvantages(rewards), epsilon);
+  return -objective.sum() / mask.sum().clamp_min(1);
 }
 
 }  // namespace crescent::trainer

@@ -28,6 +28,14 @@ torch::Tensor ReinforceLoss(const torch::Tensor& logp, const torch::Tensor& rewa
 // loss = -mean over the group's trained tokens of
 // min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A), ratio = exp(token_logp - behaviour_logp).
 // token_logp, behaviour_logp, mask: [k, T] (mask 1 where a token is trained).
+// The pieces of GrpoLoss for rows of several groups at once: a group's
+// advantages, and each row's clipped surrogate summed over its trained
+// tokens (token_logp, behaviour_logp, mask: [rows, T]; advantages: [rows]).
+torch::Tensor GrpoAdvantages(const torch::Tensor& rewards);
+torch::Tensor GrpoRowObjective(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
+                               const torch::Tensor& mask, const torch::Tensor& advantages,
+                               double epsilon);
+
 torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
                        const torch::Tensor& mask, const torch::Tensor& rewards, double epsilon);
 

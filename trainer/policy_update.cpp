@@ -1,35 +1,44 @@
 #include "trainer/policy_update.hpp"
 
+#include <algorithm>
+#include <numeric>
+
+#include "common/model/generator.hpp"
 #include "trainer/policy_loss.hpp"
 
 namespace crescent::trainer {
 namespace {
 
-using torch::indexing::Slice;
-
-// One group as tensors: ids [k, T] right-padded to the group's longest
-// sample (not the batch's: groups differ in length far more than the samples
-// of one group, and padding costs a full forward and backward); mask [k, T-1]
-// marks the positions that predict trained response tokens.
-struct GroupBatch {
-  torch::Tensor ids, mask, behaviour, rewards;
+// Rows of similar length from any groups, as tensors: ids [R, T]
+// right-padded to the longest of them; mask [R, T-1] marks the positions
+// that predict trained response tokens; behaviour the rollout's log-probs
+// there; advantages the GRPO advantage of each row. One forward pass per
+// bucket: per-group batches cost a pass per group (k rows each), and
+// padding every row to the batch's longest costs a long tail's length for
+// every short one.
+struct Bucket {
+  torch::Tensor ids, mask, behaviour, advantages;
+  std::vector<int64_t> rows;  // each row's index among all samples, group by group
 };
 
-GroupBatch MakeGroupBatch(const proto::TrainGroup& g) {
-  GroupBatch b;
-  const int64_t rows = static_cast<int64_t>(g.samples.size());
+Bucket MakeBucket(const std::vector<const proto::TrainSample*>& samples,
+                  const std::vector<double>& advantages, const std::vector<int64_t>& rows) {
+  Bucket b;
+  b.rows = rows;
+  const int64_t n = static_cast<int64_t>(rows.size());
   int64_t width = 2;
-  for (const auto& s : g.samples)
-    width = std::max<int64_t>(width, s.prompt_tokens.size() + s.response_tokens.size());
-  b.ids = torch::zeros({rows, width}, torch::kLong);
-  b.mask = torch::zeros({rows, width - 1});
-  b.behaviour = torch::zeros({rows, width - 1});
-  b.rewards = torch::zeros({rows});
+  for (int64_t r : rows)
+    width = std::max<int64_t>(
+        width, samples[r]->prompt_tokens.size() + samples[r]->response_tokens.size());
+  b.ids = torch::zeros({n, width}, torch::kLong);
+  b.mask = torch::zeros({n, width - 1});
+  b.behaviour = torch::zeros({n, width - 1});
+  b.advantages = torch::zeros({n});
   auto ids = b.ids.accessor<int64_t, 2>();
   auto mask = b.mask.accessor<float, 2>();
   auto behaviour = b.behaviour.accessor<float, 2>();
-  for (int64_t row = 0; row < rows; ++row) {
-    const auto& s = g.samples[row];
+  for (int64_t row = 0; row < n; ++row) {
+    const proto::TrainSample& s = *samples[rows[row]];
     const int64_t p = s.prompt_tokens.size();
     for (int64_t t = 0; t < p; ++t) ids[row][t] = s.prompt_tokens[t];
     for (size_t j = 0; j < s.response_tokens.size(); ++j) {
@@ -38,7 +47,7 @@ GroupBatch MakeGroupBatch(const proto::TrainGroup& g) {
       mask[row][p + j - 1] = trained ? 1.0f : 0.0f;
       if (j < s.behaviour_logprobs.size()) behaviour[row][p + j - 1] = s.behaviour_logprobs[j];
     }
-    b.rewards[row] = s.reward;
+    b.advantages[row] = advantages[rows[row]];
   }
   return b;
 }
@@ -51,39 +60,85 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   model->train();
   std::vector<torch::Tensor> params = model->parameters();
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.lr));
-  std::vector<GroupBatch> batches;
-  for (const auto& g : groups) batches.push_back(MakeGroupBatch(g));
-  const double share = total_groups > 0 ? 1.0 / total_groups : 0.0;
-  // Log-probs of the trained tokens, [k, T-1] per group.
-  auto token_logprobs = [&](const GroupBatch& b) {
-    return model::TokenLogprobs(model, b.ids) * b.mask;
+  // Every sample, group by group: group g is rows offset[g] .. offset[g+1]-1.
+  std::vector<const proto::TrainSample*> samples;
+  std::vector<int64_t> offset = {0};
+  std::vector<torch::Tensor> rewards, trained_tokens;
+  std::vector<double> advantages;
+  for (const auto& g : groups) {
+    std::vector<float> r;
+    float tokens = 0;
+    for (const auto& s : g.samples) {
+      samples.push_back(&s);
+      r.push_back(static_cast<float>(s.reward));
+      for (size_t j = 0; j < s.response_tokens.size(); ++j)
+        tokens += j >= s.loss_mask.size() || s.loss_mask[j];
+    }
+    offset.push_back(static_cast<int64_t>(samples.size()));
+    rewards.push_back(torch::tensor(r));
+    trained_tokens.push_back(torch::tensor(tokens));
+    torch::Tensor a = GrpoAdvantages(rewards.back());
+    for (int64_t j = 0; j < a.size(0); ++j) advantages.push_back(a[j].item<double>());
+  }
+  std::vector<int64_t> order(samples.size()), lengths;
+  std::iota(order.begin(), order.end(), 0);
+  auto length = [&](int64_t r) {
+    return static_cast<int64_t>(samples[r]->prompt_tokens.size() +
+                                samples[r]->response_tokens.size());
   };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return length(a) < length(b); });
+  for (int64_t r : order) lengths.push_back(length(r));
+  std::vector<Bucket> buckets;
+  size_t begin = 0;
+  for (const size_t end : model::LengthBatches(lengths)) {
+    buckets.push_back(MakeBucket(samples, advantages,
+                                 std::vector<int64_t>(order.begin() + begin, order.begin() + end)));
+    begin = end;
+  }
+  std::vector<int64_t> bucket_order;  // the buckets' rows, concatenated
+  for (const auto& b : buckets)
+    bucket_order.insert(bucket_order.end(), b.rows.begin(), b.rows.end());
+  std::vector<int64_t> position(samples.size());  // where each sample is in bucket_order
+  for (size_t i = 0; i < bucket_order.size(); ++i) position[bucket_order[i]] = i;
+  const torch::Tensor gather = torch::tensor(position, torch::kLong);
+  const double share = total_groups > 0 ? 1.0 / total_groups : 0.0;
+
   // log pi_i: the first step's own forward, detached. The weights have not
   // changed yet, so a separate no-grad pass would compute the same values;
   // with the gradient they carry at theta = theta_i, the Kimi loss's first
   // step is exact.
-  std::vector<torch::Tensor> ref_seq(batches.size());
+  torch::Tensor ref_seq;
   std::map<std::string, double> stats;
   for (int64_t step = 0; step < c.steps_per_iteration; ++step) {
     optimizer.zero_grad();
     double loss_value = 0;
-    torch::Tensor change = torch::zeros({});
-    int64_t rows = 0;
-    if (!batches.empty()) {
+    if (!samples.empty()) {
+      // Sequence log-probs (and GRPO's row objectives) of every sample, in
+      // sample order.
+      std::vector<torch::Tensor> seq_parts, grpo_parts;
+      for (const Bucket& b : buckets) {
+        torch::Tensor tokens = model::TokenLogprobs(model, b.ids) * b.mask;
+        seq_parts.push_back(tokens.sum(1));
+        if (c.algorithm == "grpo")
+          grpo_parts.push_back(
+              GrpoRowObjective(tokens, b.behaviour * b.mask, b.mask, b.advantages, c.clip_epsilon));
+      }
+      torch::Tensor seq = torch::cat(seq_parts).index_select(0, gather);
+      torch::Tensor grpo;
+      if (c.algorithm == "grpo") grpo = torch::cat(grpo_parts).index_select(0, gather);
+      if (step == 0) ref_seq = seq.detach();
+      if (step > 0) stats["logp_change"] = (seq.detach() - ref_seq).mean().item<double>();
       torch::Tensor loss = torch::zeros({});
-      for (size_t i = 0; i < batches.size(); ++i) {
-        const GroupBatch& b = batches[i];
-        torch::Tensor tokens = token_logprobs(b);
-        torch::Tensor seq = tokens.sum(1);
-        if (step == 0) ref_seq[i] = seq.detach();
-        if (step > 0) change = change + (seq.detach() - ref_seq[i]).sum();
-        rows += b.ids.size(0);
+      for (size_t g = 0; g < groups.size(); ++g) {
+        const int64_t from = offset[g], k = offset[g + 1] - offset[g];
         if (c.algorithm == "kimi") {
-          loss = loss + KimiLoss(seq, ref_seq[i], b.rewards, c.tau);
+          loss = loss +
+                 KimiLoss(seq.narrow(0, from, k), ref_seq.narrow(0, from, k), rewards[g], c.tau);
         } else if (c.algorithm == "reinforce") {
-          loss = loss + ReinforceLoss(seq, b.rewards);
+          loss = loss + ReinforceLoss(seq.narrow(0, from, k), rewards[g]);
         } else {
-          loss = loss + GrpoLoss(tokens, b.behaviour * b.mask, b.mask, b.rewards, c.clip_epsilon);
+          loss = loss - grpo.narrow(0, from, k).sum() / trained_tokens[g].clamp_min(1);
         }
       }
       loss = loss * share;
@@ -99,9 +154,6 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     stats["grad_norm"] = torch::nn::utils::clip_grad_norm_(params, c.grad_clip);
     optimizer.step();
     stats["loss"] = loss_value;
-    // How far the steps before this one moved the batch's log-probability
-    // (no extra forward pass: 0 on the first step).
-    if (step > 0 && rows > 0) stats["logp_change"] = change.item<double>() / rows;
   }
   return stats;
 }

@@ -70,6 +70,28 @@ std::pair<int64_t, float> Choose(const float* logp, const float* probs, int64_t 
 
 }  // namespace
 
+std::vector<size_t> LengthBatches(const std::vector<int64_t>& sorted_lengths, int64_t batch_cost) {
+  const size_t n = sorted_lengths.size();
+  // cost[j]: the least cost of the first j lengths; from[j]: where the last
+  // batch of that best split begins.
+  std::vector<int64_t> cost(n + 1, 0);
+  std::vector<size_t> from(n + 1, 0);
+  for (size_t j = 1; j <= n; ++j) {
+    cost[j] = -1;
+    for (size_t i = 0; i < j; ++i) {
+      const int64_t c = cost[i] + batch_cost + static_cast<int64_t>(j - i) * sorted_lengths[j - 1];
+      if (cost[j] < 0 || c < cost[j]) {
+        cost[j] = c;
+        from[j] = i;
+      }
+    }
+  }
+  std::vector<size_t> ends;
+  for (size_t j = n; j > 0; j = from[j]) ends.push_back(j);
+  std::reverse(ends.begin(), ends.end());
+  return ends;
+}
+
 bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count) {
   if (ngram <= 0 || count < 2) return false;
   const size_t span = static_cast<size_t>(ngram) * count;
@@ -202,12 +224,10 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
     // segments) can be many times a new one's.
     std::stable_sort(admitted.begin(), admitted.end(),
                      [](const Active& a, const Active& b) { return a.position < b.position; });
-    for (size_t begin = 0; begin < admitted.size();) {
-      const int64_t shortest = admitted[begin].position;
-      size_t end = begin + 1;
-      while (end < admitted.size() &&
-             (admitted[end].position <= 2 * shortest || admitted[end].position <= shortest + 16))
-        ++end;
+    std::vector<int64_t> lengths;
+    for (const auto& a : admitted) lengths.push_back(a.position);
+    size_t begin = 0;
+    for (const size_t end : LengthBatches(lengths)) {
       std::vector<Active> rows(std::make_move_iterator(admitted.begin() + begin),
                                std::make_move_iterator(admitted.begin() + end));
       prefill(rows);

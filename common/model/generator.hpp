@@ -40,6 +40,15 @@ struct GenerationRequest {
   int32_t repeat_count = 0;
 };
 
+// Batches of similar length: for lengths sorted ascending, where each batch
+// ends (exclusive), chosen to compute the fewest tokens, padding to each
+// batch's longest included, counting `batch_cost` tokens for each batch (a
+// forward pass costs that much beyond its tokens: on the CPU about 64
+// tokens of a small model). The generator's prefill and the trainer's
+// forward passes batch this way.
+std::vector<size_t> LengthBatches(const std::vector<int64_t>& sorted_lengths,
+                                  int64_t batch_cost = 64);
+
 // Whether `tokens` ends with the same n-gram repeated `count` times.
 bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count);
 // Whether the decoded tail of `tokens` ends with one of `stops`.

@@ -200,3 +200,33 @@ TEST_CASE("a stop string ends the response right where its text appears", "[mode
   r.detokenize = nullptr;
   CHECK_THROWS(Generate(m, {r}, 1));
 }
+
+TEST_CASE("length batches keep short prompts apart from long continued ones", "[model]") {
+  // A partial-rollout iteration: 32 new 3-token prompts and continued
+  // trajectories of 19, 35 and 51 tokens, four each.
+  std::vector<int64_t> lengths(32, 3);
+  for (int64_t l : {19, 35, 51}) lengths.insert(lengths.end(), 4, l);
+  auto cost = [&](const std::vector<size_t>& ends) {
+    int64_t c = 0;
+    size_t begin = 0;
+    for (size_t end : ends) {
+      c += 64 + static_cast<int64_t>(end - begin) * lengths[end - 1];
+      begin = end;
+    }
+    return c;
+  };
+  const auto ends = LengthBatches(lengths);
+  REQUIRE(!ends.empty());
+  CHECK(ends.front() == 32);  // the new prompts form a batch of their own
+  CHECK(ends.back() == lengths.size());
+  for (size_t i = 1; i < ends.size(); ++i) CHECK(ends[i] > ends[i - 1]);
+  // No worse than one batch, or a batch per distinct length.
+  CHECK(cost(ends) <= cost({lengths.size()}));
+  CHECK(cost(ends) <= cost({32, 36, 40, 44}));
+  // Equal lengths share one batch; a lone length is a batch; none is none.
+  CHECK(LengthBatches(std::vector<int64_t>(10, 7)) == std::vector<size_t>{10});
+  CHECK(LengthBatches({5}) == std::vector<size_t>{1});
+  CHECK(LengthBatches({}).empty());
+  // With no cost per batch, every distinct length is its own batch.
+  CHECK(LengthBatches({2, 2, 9, 40}, 0) == std::vector<size_t>{2, 3, 4});
+}
