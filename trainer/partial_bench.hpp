@@ -12,7 +12,7 @@
 namespace crescent::trainer {
 
 // Options: --groups B --k K --max TOKENS --budget TOKENS --slots N
-// --groups-trained N --sft-steps N --seed S. Prints one JSON object; returns
+// --groups-trained N --sft-steps N --rounds N --seed S. Prints one JSON object; returns
 // 0, or 2 for bad arguments.
 int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out);
 

@@ -9,7 +9,8 @@
 namespace crescent::trainer {
 namespace {
 
-// Rows of similar length from any groups, as tensors: ids [R, T]
+// Rows of similar length from any groups (`rows`: indices among all
+// samples), as tensors: ids [R, T]
 // right-padded to the longest of them; mask [R, T-1] marks the positions
 // that predict trained response tokens; behaviour the rollout's log-probs
 // there; advantages the GRPO advantage of each row. One forward pass per
@@ -18,13 +19,11 @@ namespace {
 // every short one.
 struct Bucket {
   torch::Tensor ids, mask, behaviour, advantages;
-  std::vector<int64_t> rows;  // each row's index among all samples, group by group
 };
 
 Bucket MakeBucket(const std::vector<const proto::TrainSample*>& samples,
                   const std::vector<double>& advantages, const std::vector<int64_t>& rows) {
   Bucket b;
-  b.rows = rows;
   const int64_t n = static_cast<int64_t>(rows.size());
   int64_t width = 2;
   for (int64_t r : rows)
@@ -96,11 +95,10 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
                                  std::vector<int64_t>(order.begin() + begin, order.begin() + end)));
     begin = end;
   }
-  std::vector<int64_t> bucket_order;  // the buckets' rows, concatenated
-  for (const auto& b : buckets)
-    bucket_order.insert(bucket_order.end(), b.rows.begin(), b.rows.end());
-  std::vector<int64_t> position(samples.size());  // where each sample is in bucket_order
-  for (size_t i = 0; i < bucket_order.size(); ++i) position[bucket_order[i]] = i;
+  // The buckets' rows, concatenated, are `order`; `gather` puts them back in
+  // sample order.
+  std::vector<int64_t> position(samples.size());
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = static_cast<int64_t>(i);
   const torch::Tensor gather = torch::tensor(position, torch::kLong);
   const double share = total_groups > 0 ? 1.0 / total_groups : 0.0;
 

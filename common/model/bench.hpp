@@ -12,8 +12,10 @@ namespace crescent::model {
 
 // Options: --hidden N --layers N --vocab N --batch N --seq N --new N (defaults
 // 512, 8, 8000, 32, 128, 32), --threads N (default 1), --train 0 / --decode 0
-// to leave a part out. Prints one JSON object.
-// Returns 0, or 2 for bad arguments.
+// to leave a part out, --rounds N (default 3: the model and its references
+// are timed in turn, once each per round, and every figure is the median
+// over rounds of that round's ratio). Prints one JSON object. Returns 0, or
+// 2 for bad arguments.
 int BenchCommand(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace crescent::model
