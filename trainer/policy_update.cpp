@@ -76,8 +76,12 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     offset.push_back(static_cast<int64_t>(samples.size()));
     rewards.push_back(torch::tensor(r));
     trained_tokens.push_back(torch::tensor(tokens));
-    torch::Tensor a = GrpoAdvantages(rewards.back());
-    for (int64_t j = 0; j < a.size(0); ++j) advantages.push_back(a[j].item<double>());
+    if (c.algorithm == "grpo") {
+      torch::Tensor a = GrpoAdvantages(rewards.back()).contiguous();
+      advantages.insert(advantages.end(), a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+    } else {
+      advantages.resize(samples.size(), 0.0);  // only GRPO's loss reads them
+    }
   }
   std::vector<int64_t> order(samples.size()), lengths;
   std::iota(order.begin(), order.end(), 0);
