@@ -15,6 +15,7 @@
 #include "common/net/job.hpp"
 #include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
+#include "master/group_assembly.hpp"
 #include "master/prompt_feed.hpp"
 #include "replay/buffer.hpp"
 
@@ -289,7 +290,10 @@ class Master {
     size_t ready = 0;
     for (const auto& [id, g] : state.groups()) ready += g.state == GroupState::kReady;
     const size_t left = tc.overlap ? ready - std::min(ready, b) : ready;
-    const size_t want = b - std::min(left, b);
+    // Groups dropped since the last draw (equal rewards) are replaced by new
+    // prompts on top.
+    const size_t want = b - std::min(left, b) + replace_dropped_;
+    replace_dropped_ = 0;
     uint64_t group_id = state.next_group_id();
     for (const auto& prompt : feed_->Draw(want)) {
       replay::StartGroup g{group_id++, prompt, iteration, {}};
@@ -323,7 +327,7 @@ class Master {
     TrainBatch batch;
     bool train = false;
     if (tc.overlap) {
-      batch = PickBatch();
+      batch = PickBatch(iteration);
       train = !batch.ids.empty() && !Stopping();
       if (train) PostTrain(work, iteration, std::move(batch.groups));
     }
@@ -366,7 +370,13 @@ class Master {
           id, score.reward - (repeated ? job_.config.reward.repeat_penalty : 0.0), score.correct});
     }
     Commit(changes);
-    for (const auto& [id, score] : scores) ReportIfReady(state.trajectories().at(id).group_id);
+    std::set<uint64_t> completed;
+    for (const auto& [id, score] : scores) {
+      const uint64_t group = state.trajectories().at(id).group_id;
+      if (state.groups().at(group).state == GroupState::kReady) completed.insert(group);
+    }
+    for (uint64_t group : completed) ReportIfReady(group);
+    rollouts["dropped_equal_reward"] = DropEqualRewardGroups(completed, iteration);
     const double score_s = Since(t0);
 
     std::map<std::string, double> stats;
@@ -375,7 +385,7 @@ class Master {
       stats = TakeStats(work);
       train_s = Took<proto::TrainResult>(work);
     } else {
-      batch = PickBatch();
+      batch = PickBatch(iteration);
       train = !batch.ids.empty() && !Stopping();
       if (train) {
         Pending step;
@@ -412,6 +422,7 @@ class Master {
         {"samples_scored", scores.size()},
         {"samples_trained", train ? batch.samples : 0},
         {"mean_reward", batch.reward_sum / n},
+        {"mean_length_reward", batch.length_reward_sum / n},
         {"accuracy", batch.correct / n},
         {"mean_response_length", batch.tokens / n},
         {"tokens_per_s", gen_s > 0 ? generated / gen_s : 0},
@@ -430,53 +441,63 @@ class Master {
     LogInfo(text);
   }
 
+  // With trainer.drop_equal_reward_groups: of the groups just completed,
+  // those whose k rewards are all equal leave for the ledger as dropped, to
+  // be replaced at the next draw. Returns how many.
+  size_t DropEqualRewardGroups(const std::set<uint64_t>& completed, int64_t iteration) {
+    if (!job_.config.trainer.drop_equal_reward_groups) return 0;
+    const BufferState& state = buffer_->state();
+    std::vector<Change> changes;
+    for (uint64_t id : completed) {
+      const replay::Group& g = state.groups().at(id);
+      if (!RewardsAllEqual(state, g)) continue;
+      changes.push_back(
+          replay::DropGroup{id,
+                            StrCat("all ", g.trajectories.size(), " rewards equal ",
+                                   state.trajectories().at(g.trajectories.front()).reward,
+                                   " (trainer.drop_equal_reward_groups)"),
+                            iteration});
+    }
+    Commit(changes);
+    replace_dropped_ += changes.size();
+    return changes.size();
+  }
+
   // The oldest complete groups, at most B, and what they scored.
   struct TrainBatch {
     std::vector<uint64_t> ids;
     std::vector<proto::TrainGroup> groups;
-    double reward_sum = 0, correct = 0, tokens = 0, samples = 0;
+    double reward_sum = 0, length_reward_sum = 0, correct = 0, tokens = 0, samples = 0;
   };
 
-  TrainBatch PickBatch() const {
+  // The groups for a step of `iteration`, with the length reward added once
+  // its warm-up is over.
+  TrainBatch PickBatch(int64_t iteration) const {
+    const auto& rc = job_.config.reward;
+    AssemblyOptions options;
+    options.policy_version = policy_version_;
+    options.max_staleness = job_.config.rollout.max_staleness;
+    options.mask_truncated = job_.config.trainer.mask_truncated;
+    if (iteration > rc.length_penalty_warmup) options.length_weight = rc.length_penalty;
     const BufferState& state = buffer_->state();
     TrainBatch batch;
     for (const auto& [id, g] : state.groups()) {
       if (g.state != GroupState::kReady ||
           batch.ids.size() >= static_cast<size_t>(job_.config.trainer.groups_per_step))
         continue;
-      proto::TrainGroup group;
-      group.prompt_id = g.prompt.id;
-      for (uint64_t tid : g.trajectories) {
-        const replay::Trajectory& t = state.trajectories().at(tid);
-        proto::TrainSample s = TrainSampleOf(t);
+      proto::TrainGroup group = AssembleGroup(state, g, options);
+      for (size_t j = 0; j < group.samples.size(); ++j) {
+        const replay::Trajectory& t = state.trajectories().at(g.trajectories[j]);
         batch.reward_sum += t.reward;
+        batch.length_reward_sum += group.samples[j].reward - t.reward;
         batch.correct += t.correct;
-        batch.tokens += s.response_tokens.size();
+        batch.tokens += group.samples[j].response_tokens.size();
         ++batch.samples;
-        group.samples.push_back(std::move(s));
       }
       batch.groups.push_back(std::move(group));
       batch.ids.push_back(id);
     }
     return batch;
-  }
-
-  // Response tokens, behaviour log-probs and loss mask of a finished trajectory.
-  proto::TrainSample TrainSampleOf(const replay::Trajectory& t) const {
-    proto::TrainSample s;
-    s.trajectory_id = t.id;
-    s.prompt_tokens = t.prompt_tokens;
-    s.reward = t.reward;
-    for (const auto& seg : t.segments) {
-      const bool in_loss =
-          replay::SegmentInLoss(seg, policy_version_, job_.config.rollout.max_staleness);
-      s.response_tokens.insert(s.response_tokens.end(), seg.tokens.begin(), seg.tokens.end());
-      for (size_t i = 0; i < seg.tokens.size(); ++i) {
-        s.behaviour_logprobs.push_back(i < seg.logprobs.size() ? seg.logprobs[i] : 0.0f);
-        s.loss_mask.push_back(in_loss ? 1 : 0);
-      }
-    }
-    return s;
   }
 
   // Tells the prompt sampler how a group did, once it is complete.
@@ -792,6 +813,7 @@ class Master {
   std::unique_ptr<replay::ReplayBuffer> buffer_;
   replay::Ledger ledger_;
   int64_t commits_since_snapshot_ = 0;
+  size_t replace_dropped_ = 0;                        // groups dropped since the last draw
   std::set<uint64_t> reported_;                       // groups whose success the sampler has heard
   std::vector<proto::PolicyVersion> generated_with_;  // by each rollout worker, this iteration
   uint64_t next_request_id_ = 1;

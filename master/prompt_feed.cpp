@@ -13,7 +13,7 @@ namespace {
 // The configured source's training pool, drawn by the configured sampler.
 class SampledFeed : public PromptFeed {
  public:
-  explicit SampledFeed(const config::Config& c) : source_(MakeSource(c)) {
+  explicit SampledFeed(const config::Config& c) : source_(task::MakeTaskSource(c)) {
     task::SamplerOptions options;
     options.kind = c.task.sampler;
     options.seed = static_cast<uint64_t>(c.task.seed * 7919 + c.run.seed);
@@ -43,23 +43,6 @@ class SampledFeed : public PromptFeed {
   void LoadState(const std::string& state) override { sampler_->LoadState(state); }
 
  private:
-  static std::unique_ptr<task::PromptSource> MakeSource(const config::Config& c) {
-    if (c.task.name == "jsonl") {
-      try {
-        return task::MakeJsonlSource(c.task.prompts_file);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(
-            StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
-      }
-    }
-    task::ArithmeticSourceOptions o;
-    o.seed = static_cast<uint64_t>(c.task.seed);
-    o.min_level = static_cast<int>(c.task.min_level);
-    o.max_level = static_cast<int>(c.task.max_level);
-    o.heldout_size = static_cast<size_t>(c.task.heldout_size);
-    return task::MakeArithmeticSource(o);
-  }
-
   std::unique_ptr<task::PromptSource> source_;
   std::unique_ptr<task::Sampler> sampler_;
   std::map<std::string, size_t> index_;

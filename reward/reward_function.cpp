@@ -54,7 +54,7 @@ class MathReward : public RewardFunction {
                 const std::map<std::string, std::string>& metadata) const override {
     auto it = metadata.find("answer");
     if (it == metadata.end()) {
-      return {options_.incorrect_reward, false, "math: the prompt has no \"answer\" metadata"};
+      return {options_.failure_reward, false, "math: the prompt has no \"answer\" metadata"};
     }
     const std::string answer = ExtractFinalAnswer(response);
     const bool correct = !answer.empty() && NormaliseAnswer(answer) == NormaliseAnswer(it->second);
@@ -131,6 +131,16 @@ std::string ExtractFinalAnswer(const std::string& response) {
   const size_t hashes = response.rfind("####");
   if (hashes != std::string::npos) return Trim(response.substr(hashes + 4));
   return Trim(response);
+}
+
+RewardOptions RewardOptionsOf(const config::RewardSection& r) {
+  RewardOptions o;
+  o.correct_reward = r.correct_reward;
+  o.incorrect_reward = r.incorrect_reward;
+  o.format_reward = r.format_reward;
+  o.plugin_timeout_s = r.timeout_s;
+  o.failure_reward = r.failure_reward;
+  return o;
 }
 
 std::unique_ptr<RewardFunction> MakeRewardFunction(const std::string& name,

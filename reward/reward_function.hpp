@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "common/config/config.hpp"
+
 namespace crescent::reward {
 
 struct Outcome {
@@ -33,6 +35,9 @@ struct RewardOptions {
   double plugin_timeout_s = 5.0;
   double failure_reward = 0.0;
 };
+
+// The options the config's reward section sets.
+RewardOptions RewardOptionsOf(const config::RewardSection& reward);
 
 // By name: "math" (the response's final answer equals metadata "answer" after
 // NormaliseAnswer), "format" (the response is a single number), or the path

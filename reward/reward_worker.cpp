@@ -9,8 +9,7 @@
 namespace crescent::reward {
 
 int RunRewardWorker(const net::JobContext& job) {
-  RewardOptions options;
-  options.plugin_timeout_s = job.config.reward.timeout_s;
+  const RewardOptions options = RewardOptionsOf(job.config.reward);
   std::vector<std::unique_ptr<RewardFunction>> functions;
   for (const auto& name : job.config.reward.functions) {
     try {
@@ -38,7 +37,7 @@ int RunRewardWorker(const net::JobContext& job) {
         try {
           o = f->Score(item.prompt.text, item.response, item.prompt.metadata);
         } catch (const std::exception& e) {
-          o = {0, false, e.what()};
+          o = {options.failure_reward, false, e.what()};
         }
         score.reward += o.reward;
         score.correct = score.correct && o.correct;

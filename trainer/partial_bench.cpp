@@ -257,7 +257,9 @@ class Bench {
     if (batch.empty()) return false;
     auto tt = Clock::now();
     config::TrainerSection c;
-    UpdatePolicy(trainer_.model, c, batch, static_cast<int64_t>(batch.size()), gradients_);
+    TrainerOptimizer optimizer(trainer_.model->parameters(), LrSchedule{});
+    UpdatePolicy(trainer_.model, c, batch, static_cast<int64_t>(batch.size()), gradients_,
+                 optimizer);
     r.groups_trained += static_cast<int64_t>(batch.size());
     r.train_s += Since(tt);
     return true;

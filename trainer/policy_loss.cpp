@@ -48,4 +48,15 @@ torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& beh
   return -objective.sum() / mask.sum().clamp_min(1);
 }
 
+torch::Tensor K3Divergence(const torch::Tensor& token_logp, const torch::Tensor& ref_logp) {
+  torch::Tensor d = ref_logp.detach() - token_logp;
+  return torch::exp(d) - d - 1;
+}
+
+torch::Tensor NormaliseRows(const torch::Tensor& rows, const torch::Tensor& tokens,
+                            const std::string& normalisation) {
+  if (normalisation == "sequence") return (rows / tokens.clamp_min(1)).mean();
+  return rows.sum() / tokens.sum().clamp_min(1);
+}
+
 }  // namespace crescent::trainer

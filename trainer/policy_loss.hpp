@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace crescent::trainer {
 
 // Kimi k1.5's online mirror-descent loss for one group, already divided by
@@ -38,5 +40,15 @@ torch::Tensor GrpoRowObjective(const torch::Tensor& token_logp, const torch::Ten
 
 torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& behaviour_logp,
                        const torch::Tensor& mask, const torch::Tensor& rewards, double epsilon);
+
+// The k3 estimator of KL(pi_theta || pi_ref) per token (Schulman): with
+// d = ref_logp - token_logp, exp(d) - d - 1 (>= 0, zero where they agree).
+torch::Tensor K3Divergence(const torch::Tensor& token_logp, const torch::Tensor& ref_logp);
+
+// A group's per-row sums over trained tokens (`rows`: [k]) normalised as
+// configured: "token" divides their total by the group's trained tokens
+// (`tokens`: [k], per row); "sequence" averages each row's per-token mean.
+torch::Tensor NormaliseRows(const torch::Tensor& rows, const torch::Tensor& tokens,
+                            const std::string& normalisation);
 
 }  // namespace crescent::trainer

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "common/model/generator.hpp"
+#include "trainer/optimizer.hpp"
 #include "trainer/policy_loss.hpp"
 
 namespace crescent::trainer {
@@ -55,28 +56,27 @@ Bucket MakeBucket(const std::vector<const proto::TrainSample*>& samples,
 
 std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::TrainerSection& c,
                                            const std::vector<proto::TrainGroup>& groups,
-                                           int64_t total_groups, weights::WeightSync& gradients) {
+                                           int64_t total_groups, weights::WeightSync& gradients,
+                                           TrainerOptimizer& optimizer, model::Llama* reference) {
+  TORCH_CHECK(c.kl_coef == 0 || reference, "UpdatePolicy: kl_coef needs a reference model");
   model->train();
   std::vector<torch::Tensor> params = model->parameters();
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.lr));
+  if (c.reset_optimizer) ResetOptimizerState(optimizer.adam);
+  const bool grpo = c.algorithm == "grpo";
   // Every sample, group by group: group g is rows offset[g] .. offset[g+1]-1.
   std::vector<const proto::TrainSample*> samples;
   std::vector<int64_t> offset = {0};
-  std::vector<torch::Tensor> rewards, trained_tokens;
+  std::vector<torch::Tensor> rewards;
   std::vector<double> advantages;
   for (const auto& g : groups) {
     std::vector<float> r;
-    float tokens = 0;
     for (const auto& s : g.samples) {
       samples.push_back(&s);
       r.push_back(static_cast<float>(s.reward));
-      for (size_t j = 0; j < s.response_tokens.size(); ++j)
-        tokens += j >= s.loss_mask.size() || s.loss_mask[j];
     }
     offset.push_back(static_cast<int64_t>(samples.size()));
     rewards.push_back(torch::tensor(r));
-    trained_tokens.push_back(torch::tensor(tokens));
-    if (c.algorithm == "grpo") {
+    if (grpo) {
       torch::Tensor a = GrpoAdvantages(rewards.back()).contiguous();
       advantages.insert(advantages.end(), a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
     } else {
@@ -105,6 +105,17 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   for (size_t i = 0; i < order.size(); ++i) position[order[i]] = static_cast<int64_t>(i);
   const torch::Tensor gather = torch::tensor(position, torch::kLong);
   const double share = total_groups > 0 ? 1.0 / total_groups : 0.0;
+  // GRPO: the frozen reference's token log-probs (for the KL term) and each
+  // row's trained tokens (for the normalisation), in bucket order.
+  std::vector<torch::Tensor> reference_logp, row_tokens;
+  for (const Bucket& b : buckets) {
+    row_tokens.push_back(b.mask.sum(1));
+    if (grpo && c.kl_coef > 0) {
+      torch::NoGradGuard no_grad;
+      reference_logp.push_back(model::TokenLogprobs(*reference, b.ids) * b.mask);
+    }
+  }
+  const torch::Tensor tokens_per_row = torch::cat(row_tokens).index_select(0, gather);
 
   // log pi_i: the first step's own forward, detached. The weights have not
   // changed yet, so a separate no-grad pass would compute the same values;
@@ -113,22 +124,32 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   torch::Tensor ref_seq;
   std::map<std::string, double> stats;
   for (int64_t step = 0; step < c.steps_per_iteration; ++step) {
-    optimizer.zero_grad();
-    double loss_value = 0;
+    const double lr = LearningRate(optimizer.schedule, optimizer.step);
+    SetLearningRate(optimizer.adam, lr);
+    optimizer.adam.zero_grad();
+    double loss_value = 0, kl_value = 0;
     if (!samples.empty()) {
-      // Sequence log-probs (and GRPO's row objectives) of every sample, in
-      // sample order.
-      std::vector<torch::Tensor> seq_parts, grpo_parts;
-      for (const Bucket& b : buckets) {
+      // Sequence log-probs (and GRPO's row objectives and KL) of every
+      // sample, in sample order.
+      std::vector<torch::Tensor> seq_parts, grpo_parts, kl_parts;
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        const Bucket& b = buckets[i];
         torch::Tensor tokens = model::TokenLogprobs(model, b.ids) * b.mask;
         seq_parts.push_back(tokens.sum(1));
-        if (c.algorithm == "grpo")
-          grpo_parts.push_back(
-              GrpoRowObjective(tokens, b.behaviour * b.mask, b.mask, b.advantages, c.clip_epsilon));
+        if (!grpo) continue;
+        torch::Tensor objective =
+            GrpoRowObjective(tokens, b.behaviour * b.mask, b.mask, b.advantages, c.clip_epsilon);
+        if (c.kl_coef > 0) {
+          torch::Tensor kl = (K3Divergence(tokens, reference_logp[i]) * b.mask).sum(1);
+          kl_parts.push_back(kl.detach());
+          objective = objective - c.kl_coef * kl;
+        }
+        grpo_parts.push_back(objective);
       }
       torch::Tensor seq = torch::cat(seq_parts).index_select(0, gather);
-      torch::Tensor grpo;
-      if (c.algorithm == "grpo") grpo = torch::cat(grpo_parts).index_select(0, gather);
+      torch::Tensor objective, kl;
+      if (grpo) objective = torch::cat(grpo_parts).index_select(0, gather);
+      if (!kl_parts.empty()) kl = torch::cat(kl_parts).index_select(0, gather);
       if (step == 0) ref_seq = seq.detach();
       if (step > 0) stats["logp_change"] = (seq.detach() - ref_seq).mean().item<double>();
       torch::Tensor loss = torch::zeros({});
@@ -140,7 +161,11 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
         } else if (c.algorithm == "reinforce") {
           loss = loss + ReinforceLoss(seq.narrow(0, from, k), rewards[g]);
         } else {
-          loss = loss - grpo.narrow(0, from, k).sum() / trained_tokens[g].clamp_min(1);
+          const torch::Tensor n = tokens_per_row.narrow(0, from, k);
+          loss = loss - NormaliseRows(objective.narrow(0, from, k), n, c.loss_normalisation);
+          if (kl.defined())
+            kl_value +=
+                NormaliseRows(kl.narrow(0, from, k), n, c.loss_normalisation).item<double>();
         }
       }
       loss = loss * share;
@@ -154,8 +179,11 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     }
     gradients.AllReduceSum(grads);
     stats["grad_norm"] = torch::nn::utils::clip_grad_norm_(params, c.grad_clip);
-    optimizer.step();
+    optimizer.adam.step();
+    ++optimizer.step;
     stats["loss"] = loss_value;
+    stats["lr"] = lr;
+    if (grpo && c.kl_coef > 0) stats["kl"] = groups.empty() ? 0 : kl_value / groups.size();
   }
   return stats;
 }

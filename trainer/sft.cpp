@@ -6,30 +6,75 @@
 #include "common/model/generator.hpp"
 #include "common/model/policy.hpp"
 #include "common/task/arithmetic.hpp"
+#include "common/task/prompt_source.hpp"
 #include "common/util/log.hpp"
 #include "reward/reward_function.hpp"
+#include "trainer/optimizer.hpp"
 
 namespace crescent::trainer {
+namespace {
+
+// Held-out accuracy of `policy` with greedy decoding, scored by `math`.
+double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& heldout,
+                       const config::Config& c) {
+  std::vector<model::GenerationRequest> requests;
+  for (const auto& p : heldout) {
+    model::GenerationRequest r;
+    r.prompt = {tok::CharTokenizer::kBos};
+    for (int64_t id : policy.tokenizer.Encode(p.text)) r.prompt.push_back(id);
+    r.max_new_tokens = static_cast<int32_t>(c.rollout.max_response_tokens);
+    r.temperature = 0;
+    r.stop_tokens = {tok::CharTokenizer::kEos};
+    requests.push_back(std::move(r));
+  }
+  auto results = model::Generate(policy.model, requests, c.rollout.batch_slots);
+  auto math = reward::MakeRewardFunction("math");
+  double correct = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    correct += math->Score(heldout[i].text, policy.tokenizer.Decode(results[i].tokens),
+                           heldout[i].metadata)
+                   .correct;
+  }
+  return results.empty() ? 0 : correct / results.size();
+}
+
+}  // namespace
 
 double RunSft(const config::Config& c) {
   using torch::indexing::Slice;
+  if (c.task.name != "arithmetic") {
+    throw std::runtime_error(StrCat("crescent sft trains on the built-in task only; task.name is ",
+                                    c.task.name, " (", c.Where("task.name"), ")"));
+  }
   model::SetComputeThreads(static_cast<int>(c.threads.trainer));
-  task::ArithmeticTask task(c.task.seed, c.task.min_level, c.task.max_level, c.task.heldout_size);
-  model::Policy policy = model::NewBuiltinPolicy(c);
-  torch::optim::Adam optimizer(policy.model->parameters(), torch::optim::AdamOptions(c.sft.lr));
+  // The training pool RL draws from, and its held-out set.
+  const std::unique_ptr<task::PromptSource> source = task::MakeTaskSource(c);
+  std::vector<task::Prompt> pool;
+  for (const task::Prompt& p : source->Training())
+    if (c.sft.max_level == 0 || task::ArithmeticTask::Level(p.text) <= c.sft.max_level)
+      pool.push_back(p);
+  if (c.sft.examples > 0 && static_cast<size_t>(c.sft.examples) < pool.size())
+    pool.resize(static_cast<size_t>(c.sft.examples));
+  model::Policy policy =
+      c.model.path.empty() ? model::NewBuiltinPolicy(c) : model::LoadPolicy(c.model.path);
+  std::vector<torch::Tensor> params = policy.model->parameters();
+  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.sft.lr));
+  const LrSchedule schedule = SftSchedule(c);
   std::mt19937_64 rng(c.sft.seed);
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
   auto t0 = std::chrono::steady_clock::now();
-  for (int64_t step = 1; step <= c.sft.steps; ++step) {
+  double loss_sum = 0;
+  for (int64_t step = 0; step < c.sft.steps; ++step) {
     // [bos] prompt answer [eos], right-padded; loss on answer and eos only.
     std::vector<std::vector<int64_t>> rows;
     std::vector<size_t> prompt_lengths;
     size_t width = 0;
     for (int64_t i = 0; i < c.sft.batch_size; ++i) {
-      task::Problem p = task.Draw(rng);
+      const task::Prompt& p = pool[pick(rng)];
       std::vector<int64_t> ids = {tok::CharTokenizer::kBos};
-      for (int64_t id : policy.tokenizer.Encode(p.prompt)) ids.push_back(id);
+      for (int64_t id : policy.tokenizer.Encode(p.text)) ids.push_back(id);
       prompt_lengths.push_back(ids.size());
-      for (int64_t id : policy.tokenizer.Encode(p.answer)) ids.push_back(id);
+      for (int64_t id : policy.tokenizer.Encode(task::SftTarget(p.text))) ids.push_back(id);
       ids.push_back(tok::CharTokenizer::kEos);
       width = std::max(width, ids.size());
       rows.push_back(std::move(ids));
@@ -41,40 +86,26 @@ double RunSft(const config::Config& c) {
       mask.index_put_({static_cast<int64_t>(r), Slice(prompt_lengths[r] - 1, rows[r].size() - 1)},
                       1.0);
     }
+    SetLearningRate(optimizer, LearningRate(schedule, step));
     optimizer.zero_grad();
     torch::Tensor loss = -(model::TokenLogprobs(policy.model, ids) * mask).sum() / mask.sum();
     loss.backward();
+    torch::nn::utils::clip_grad_norm_(params, c.sft.grad_clip);
     optimizer.step();
-    if (step % 100 == 0 || step == c.sft.steps) {
-      LogInfo("sft step ", step, "/", c.sft.steps, " loss ", loss.item<double>());
+    loss_sum += loss.item<double>();
+    if ((step + 1) % 100 == 0 || step + 1 == c.sft.steps) {
+      const int64_t n = (step + 1) % 100 == 0 ? 100 : (step + 1) % 100;
+      LogInfo("sft step ", step + 1, "/", c.sft.steps, " loss ", loss_sum / n, " (mean of ", n,
+              " steps) lr ", LearningRate(schedule, step));
+      loss_sum = 0;
     }
   }
   const std::string dir = c.run.dir + "/sft";
   model::SavePolicy(policy, dir);
-
-  // Held-out accuracy, greedy.
-  std::vector<model::GenerationRequest> requests;
-  for (const auto& p : task.Heldout()) {
-    model::GenerationRequest r;
-    r.prompt = {tok::CharTokenizer::kBos};
-    for (int64_t id : policy.tokenizer.Encode(p.prompt)) r.prompt.push_back(id);
-    r.max_new_tokens = static_cast<int32_t>(c.rollout.max_response_tokens);
-    r.temperature = 0;
-    r.stop_tokens = {tok::CharTokenizer::kEos};
-    requests.push_back(std::move(r));
-  }
-  auto results = model::Generate(policy.model, requests, c.rollout.batch_slots);
-  auto math = reward::MakeRewardFunction("math");
-  double correct = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    correct += math->Score(task.Heldout()[i].prompt, policy.tokenizer.Decode(results[i].tokens),
-                           {{"answer", task.Heldout()[i].answer}})
-                   .correct;
-  }
-  const double accuracy = results.empty() ? 0 : correct / results.size();
+  const double accuracy = HeldoutAccuracy(policy, source->Heldout(), c);
   LogInfo("sft: saved ", dir, " after ", c.sft.steps, " steps in ",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-          " s; held-out accuracy ", accuracy, " (", results.size(), " problems)");
+          " s; held-out accuracy ", accuracy, " (", source->Heldout().size(), " problems)");
   return accuracy;
 }
 

@@ -5,21 +5,22 @@
 #include "common/model/policy.hpp"
 #include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
-#include "trainer/policy_update.hpp"
+#include "trainer/trainer.hpp"
 
 namespace crescent::trainer {
 
 int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm trainers_comm) {
   model::SetComputeThreads(static_cast<int>(job.config.threads.trainer));
   const run::Checkpoint start = run::StartingPolicy(job.config);
-  model::Policy policy = model::LoadPolicy(start.dir);
-  policy.model->set_activation_checkpointing(job.config.trainer.activation_checkpointing);
   auto weights = weights::MakeMpiWeightSync(weights_comm, 0);
   auto gradients = weights::MakeMpiWeightSync(trainers_comm, 0);
-  const std::vector<torch::Tensor> params = policy.model->parameters();
+  Trainer trainer(job.config, start, *gradients);
+  const std::vector<torch::Tensor> params = trainer.policy().model->parameters();
   proto::PolicyVersion version = start.policy_version;
-  if (version > 0)
-    LogInfo("starting from checkpoint ", start.dir, " (policy version ", version, ")");
+  if (version > 0) {
+    LogInfo("starting from checkpoint ", start.dir, " (policy version ", version,
+            ", optimizer step ", trainer.optimizer().step, ")");
+  }
 
   int trainer_rank = 0;
   MPI_Comm_rank(trainers_comm, &trainer_rank);
@@ -32,8 +33,7 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
         if (auto* request = std::get_if<proto::TrainRequest>(&m)) {
           proto::TrainResult result;
           result.request_id = request->request_id;
-          result.stats = UpdatePolicy(policy.model, job.config.trainer, request->groups,
-                                      request->total_groups, *gradients);
+          result.stats = trainer.Train(request->groups, request->total_groups);
           result.policy_version = request->new_policy_version;
           result.seconds = seconds();
           return result;
@@ -52,10 +52,7 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
             reply.error = StrCat("asked to checkpoint policy version ", save->policy_version,
                                  ", but this trainer holds version ", version);
           } else if (trainer_rank == 0) {
-            const std::string staged = run::StageCheckpoint(job.config.run.dir, version);
-            model::SavePolicy(policy, staged);
-            reply.dir =
-                run::PublishCheckpoint(job.config.run.dir, staged, save->iteration, version).dir;
+            reply.dir = trainer.SaveCheckpoint(save->iteration, version).dir;
           }
           reply.seconds = seconds();
           return reply;
@@ -65,7 +62,7 @@ int RunTrainerWorker(const net::JobContext& job, MPI_Comm weights_comm, MPI_Comm
       });
   if (code == 0 && trainer_rank == 0) {
     const std::string dir = job.config.run.dir + "/policy";
-    model::SavePolicy(policy, dir);
+    model::SavePolicy(trainer.policy(), dir);
     LogInfo("saved policy version ", version, " to ", dir);
   }
   return code;

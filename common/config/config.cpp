@@ -362,6 +362,9 @@ void Validate(const Config& c) {
          "expected >= 1 with trainer.overlap (what is trained was generated one policy version "
          "earlier)");
   }
+  if (c.trainer.kl_coef > 0 && c.trainer.algorithm != "grpo") {
+    fail("trainer.kl_coef", "expected 0 unless trainer.algorithm is grpo");
+  }
   if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
     fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
   }
@@ -464,7 +467,23 @@ template <class V>
 void SftSection::Visit(V& v) {
   v.Field("steps", steps, "Supervised warm-up steps of `crescent sft`.", AtLeast(0));
   v.Field("batch_size", batch_size, "Problems per supervised step.", AtLeast(1));
-  v.Field("lr", lr, "Supervised learning rate (Adam).", Positive());
+  v.Field("examples", examples,
+          "Worked examples SFT trains on: the first N problems of the task's training pool (the "
+          "prompts RL draws from), batches drawn from them at random; 0: the whole pool.",
+          AtLeast(0));
+  v.Field("max_level", max_level,
+          "Built-in task: SFT's worked examples go up to this level only (RL and the held-out set "
+          "keep task.min_level..task.max_level); 0: task.max_level.",
+          AtLeast(0));
+  v.Field("lr", lr, "Supervised peak learning rate (Adam).", Positive());
+  v.Field("lr_schedule", lr_schedule,
+          "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last step.",
+          OneOf({"constant", "cosine"}));
+  v.Field("warmup_steps", warmup_steps,
+          "Steps over which the learning rate rises linearly to sft.lr.", AtLeast(0));
+  v.Field("min_lr_ratio", min_lr_ratio, "cosine: the final learning rate, as a fraction of lr.",
+          NonNegative());
+  v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
   v.Field("seed", seed, "Seed of the built-in model's initialisation and of SFT batches.");
 }
 
@@ -510,7 +529,16 @@ void TrainerSection::Visit(V& v) {
           "kimi (k1.5 mirror descent, DESIGN.md), grpo, or reinforce (group-mean baseline).",
           OneOf({"kimi", "grpo", "reinforce"}));
   v.Field("tau", tau, "kimi: the relative-entropy weight tau.", Positive());
-  v.Field("lr", lr, "Learning rate (Adam).", Positive());
+  v.Field("lr", lr, "Peak learning rate (Adam).", Positive());
+  v.Field("lr_schedule", lr_schedule,
+          "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last "
+          "optimizer step of the run (run.iterations * steps_per_iteration). Steps are counted "
+          "across resumes.",
+          OneOf({"constant", "cosine"}));
+  v.Field("warmup_steps", warmup_steps,
+          "Optimizer steps over which the learning rate rises linearly to trainer.lr.", AtLeast(0));
+  v.Field("min_lr_ratio", min_lr_ratio, "cosine: the final learning rate, as a fraction of lr.",
+          NonNegative());
   v.Field("groups_per_step", groups_per_step,
           "B: complete prompt groups (of k samples) per training step.", AtLeast(1));
   v.Field("steps_per_iteration", steps_per_iteration, "Optimizer steps per iteration.", AtLeast(1));
@@ -518,7 +546,22 @@ void TrainerSection::Visit(V& v) {
           "Reset the optimizer state every iteration, as the k1.5 paper does.");
   v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
   v.Field("clip_epsilon", clip_epsilon, "grpo: ratio clipping epsilon.", Positive());
-  v.Field("kl_coef", kl_coef, "grpo: weight of the KL term to the initial policy.");
+  v.Field("kl_coef", kl_coef,
+          "grpo: weight of the KL term to the frozen initial policy (the k3 estimator per token, "
+          "normalised like the policy term); 0: off, no reference model is loaded.",
+          NonNegative());
+  v.Field("loss_normalisation", loss_normalisation,
+          "grpo: token (a group's token terms summed, divided by its trained tokens: long "
+          "responses weigh more) or sequence (each response's per-token mean, averaged over the "
+          "group).",
+          OneOf({"token", "sequence"}));
+  v.Field("mask_truncated", mask_truncated,
+          "Responses cut by length (finish reason length) carry no loss; they still count in "
+          "their group's mean reward.");
+  v.Field("drop_equal_reward_groups", drop_equal_reward_groups,
+          "Drop a complete group whose k rewards are all equal (it has no learning signal; "
+          "DAPO's dynamic sampling); logged in the ledger, counted in the metrics, and replaced "
+          "by a new prompt at the next draw.");
   v.Field("checkpoint_every", checkpoint_every,
           "Save a trainer checkpoint (RUN_DIR/checkpoints) every N iterations; a resumed run "
           "starts from the last one and trains again on what came after it.",
@@ -538,11 +581,24 @@ void RewardSection::Visit(V& v) {
   v.Field("functions", functions,
           "Reward functions summed per sample: built-in names (math, format) or paths to plug-in "
           "shared libraries (docs/rewards.md).");
-  v.Field("timeout_s", timeout_s, "A plug-in taking longer than this on a sample scores 0 for it.",
+  v.Field("timeout_s", timeout_s,
+          "A plug-in taking longer than this on a sample scores failure_reward for it.",
           Positive());
+  v.Field("correct_reward", correct_reward, "math: the reward of a correct answer.");
+  v.Field("incorrect_reward", incorrect_reward, "math: the reward of a wrong or missing answer.");
+  v.Field("format_reward", format_reward, "format: the reward of a response that is one number.");
+  v.Field("failure_reward", failure_reward,
+          "The reward of a sample whose reward function failed (a plug-in crashed, hung, or "
+          "reported an error; a prompt without the metadata a function needs).");
   v.Field("repeat_penalty", repeat_penalty,
           "Subtracted from the reward of a response stopped by the repetition detector.",
           NonNegative());
+  v.Field("length_penalty", length_penalty,
+          "Weight of Kimi k1.5's length reward, added to each reward when a group is assembled "
+          "for training (docs/training.md); 0: off.",
+          NonNegative());
+  v.Field("length_penalty_warmup", length_penalty_warmup,
+          "Iterations before the length reward applies (its warm-up).", AtLeast(0));
 }
 
 template <class V>

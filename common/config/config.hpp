@@ -84,7 +84,13 @@ struct TaskSection {
 struct SftSection {
   int64_t steps = 1500;
   int64_t batch_size = 64;
+  int64_t examples = 0;   // 0: the whole training pool
+  int64_t max_level = 0;  // 0: task.max_level
   double lr = 3e-3;
+  std::string lr_schedule = "cosine";  // constant, cosine
+  int64_t warmup_steps = 100;
+  double min_lr_ratio = 0.1;
+  double grad_clip = 1.0;
   int64_t seed = 1;
   template <class V>
   void Visit(V& v);
@@ -111,12 +117,18 @@ struct TrainerSection {
   std::string algorithm = "kimi";  // kimi, grpo, reinforce
   double tau = 0.5;
   double lr = 3e-4;
+  std::string lr_schedule = "constant";  // constant, cosine
+  int64_t warmup_steps = 0;
+  double min_lr_ratio = 0.1;
   int64_t groups_per_step = 16;  // B: complete prompt groups per training step
   int64_t steps_per_iteration = 1;
   bool reset_optimizer = true;
   double grad_clip = 1.0;
-  double clip_epsilon = 0.2;  // grpo
-  double kl_coef = 0.0;       // grpo
+  double clip_epsilon = 0.2;                 // grpo
+  double kl_coef = 0.0;                      // grpo
+  std::string loss_normalisation = "token";  // grpo: token, sequence
+  bool mask_truncated = false;
+  bool drop_equal_reward_groups = false;
   int64_t checkpoint_every = 10;
   bool activation_checkpointing = false;
   bool overlap = false;  // train on earlier iterations' groups while this one generates
@@ -127,7 +139,13 @@ struct TrainerSection {
 struct RewardSection {
   std::vector<std::string> functions = {"math"};
   double timeout_s = 5.0;
+  double correct_reward = 1.0;
+  double incorrect_reward = 0.0;
+  double format_reward = 1.0;
+  double failure_reward = 0.0;
   double repeat_penalty = 0.0;
+  double length_penalty = 0.0;
+  int64_t length_penalty_warmup = 0;
   template <class V>
   void Visit(V& v);
 };

@@ -74,4 +74,21 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
   return std::make_unique<FixedSource>(std::move(training), std::move(heldout));
 }
 
+std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& c) {
+  if (c.task.name == "jsonl") {
+    try {
+      return MakeJsonlSource(c.task.prompts_file);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(
+          StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
+    }
+  }
+  ArithmeticSourceOptions o;
+  o.seed = static_cast<uint64_t>(c.task.seed);
+  o.min_level = static_cast<int>(c.task.min_level);
+  o.max_level = static_cast<int>(c.task.max_level);
+  o.heldout_size = static_cast<size_t>(c.task.heldout_size);
+  return MakeArithmeticSource(o);
+}
+
 }  // namespace crescent::task

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/config.hpp"
 #include "common/task/prompt.hpp"
 
 namespace crescent::task {
@@ -37,5 +38,10 @@ std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions
 // Lines whose id appears in `heldout_ids` form the held-out set.
 std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
                                               const std::vector<std::string>& heldout_ids = {});
+
+// The source the config's task section names (task.name: arithmetic or
+// jsonl), as the master's sampler and `crescent sft` both draw from it.
+// Errors name the config key at fault.
+std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& config);
 
 }  // namespace crescent::task

@@ -110,7 +110,9 @@ TEST_CASE("length-bucketed trainer batches give each group's own gradients", "[t
     const auto groups = MakeGroups(11);
 
     GradientRecorder recorder;
-    auto stats = UpdatePolicy(trained, c, groups, static_cast<int64_t>(groups.size()), recorder);
+    TrainerOptimizer optimizer(trained->parameters(), LrSchedule{});
+    auto stats =
+        UpdatePolicy(trained, c, groups, static_cast<int64_t>(groups.size()), recorder, optimizer);
     CHECK(stats.count("loss") == 1);
 
     reference->train();
@@ -139,11 +141,12 @@ TEST_CASE("a second step reports how far the first moved the log-probabilities",
   c.lr = 1e-2;
   GradientRecorder recorder;
   auto groups = MakeGroups(12);
-  auto stats = UpdatePolicy(m, c, groups, static_cast<int64_t>(groups.size()), recorder);
+  TrainerOptimizer optimizer(m->parameters(), LrSchedule{LrSchedule::Kind::kConstant, c.lr});
+  auto stats = UpdatePolicy(m, c, groups, static_cast<int64_t>(groups.size()), recorder, optimizer);
   REQUIRE(stats.count("logp_change") == 1);
   CHECK(stats["logp_change"] != 0.0);
   c.steps_per_iteration = 1;
-  CHECK(UpdatePolicy(m, c, groups, static_cast<int64_t>(groups.size()), recorder)
+  CHECK(UpdatePolicy(m, c, groups, static_cast<int64_t>(groups.size()), recorder, optimizer)
             .count("logp_change") == 0);
 }
 
