@@ -55,7 +55,8 @@ class Master {
       : job_(job),
         socket_(socket),
         feed_(MakePromptFeed(job.config)),
-        ledger_(run::LedgerPath(job.config.run.dir), job.config.rollout.max_staleness) {
+        ledger_(run::LedgerPath(job.config.run.dir), job.config.rollout.max_staleness,
+                job.config.trainer.mask_truncated) {
     for (size_t r = 0; r < job.roles.size(); ++r) {
       if (static_cast<int>(r) == job.rank) continue;
       const std::string peer = net::PeerName(static_cast<int>(r));

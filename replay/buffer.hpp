@@ -308,7 +308,9 @@ bool SegmentInLoss(const Segment& segment, PolicyVersion from, int64_t max_stale
 // in the buffer.
 class Ledger {
  public:
-  Ledger(std::string path, int64_t max_staleness);
+  // `max_staleness`, `mask_truncated`: what decided a trained segment's
+  // in_loss (rollout.max_staleness, trainer.mask_truncated).
+  Ledger(std::string path, int64_t max_staleness, bool mask_truncated = false);
   // Returns the number of lines written.
   size_t Flush(ReplayBuffer& buffer);
   std::string Line(const LedgerEntry& entry) const;
@@ -316,6 +318,7 @@ class Ledger {
  private:
   std::string path_;
   int64_t max_staleness_;
+  bool mask_truncated_;
   bool checked_file_ = false;
 };
 

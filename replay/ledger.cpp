@@ -82,8 +82,8 @@ bool SegmentInLoss(const Segment& segment, PolicyVersion from, int64_t max_stale
   return segment.source == SegmentSource::kPolicy && from - segment.policy_version <= max_staleness;
 }
 
-Ledger::Ledger(std::string path, int64_t max_staleness)
-    : path_(std::move(path)), max_staleness_(max_staleness) {}
+Ledger::Ledger(std::string path, int64_t max_staleness, bool mask_truncated)
+    : path_(std::move(path)), max_staleness_(max_staleness), mask_truncated_(mask_truncated) {}
 
 std::string Ledger::Line(const LedgerEntry& e) const {
   nlohmann::json j = TrajectoryJson(e.trajectory, /*with_tokens=*/false);
@@ -93,9 +93,10 @@ std::string Ledger::Line(const LedgerEntry& e) const {
   j["policy_version"] = e.version;
   if (!e.trained) j["reason"] = e.reason;
   if (e.trained) {
+    const bool masked = mask_truncated_ && e.trajectory.finish == FinishReason::kLength;
     for (size_t i = 0; i < e.trajectory.segments.size(); ++i) {
       j["segments"][i]["in_loss"] =
-          SegmentInLoss(e.trajectory.segments[i], e.version - 1, max_staleness_);
+          !masked && SegmentInLoss(e.trajectory.segments[i], e.version - 1, max_staleness_);
     }
   }
   return j.dump();

@@ -1,5 +1,6 @@
-// The length penalty of Kimi k1.5 (DESIGN.md), over the k responses of one
-// prompt. Pure; the caller applies it after its warm-up, with its weight.
+// The length penalty of Kimi k1.5 (docs/training.md, "The length penalty"),
+// over the k responses of one prompt. Pure; the caller applies it after its
+// warm-up, with its weight.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
-// Policy losses over groups of k samples of one prompt (DESIGN.md, "Policy
-// optimisation").
+// Policy losses over groups of k samples of one prompt (docs/training.md,
+// "The design: losses, pi_i, the length penalty, sampling").
 #pragma once
 
 #include <torch/torch.h>

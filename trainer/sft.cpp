@@ -40,29 +40,26 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
 
 }  // namespace
 
-double RunSft(const config::Config& c) {
-  using torch::indexing::Slice;
-  if (c.task.name != "arithmetic") {
-    throw std::runtime_error(StrCat("crescent sft trains on the built-in task only; task.name is ",
-                                    c.task.name, " (", c.Where("task.name"), ")"));
-  }
-  model::SetComputeThreads(static_cast<int>(c.threads.trainer));
-  // The training pool RL draws from, and its held-out set.
-  const std::unique_ptr<task::PromptSource> source = task::MakeTaskSource(c);
+std::vector<task::Prompt> SftPool(const config::Config& c, const task::PromptSource& source) {
   std::vector<task::Prompt> pool;
-  for (const task::Prompt& p : source->Training())
+  for (const task::Prompt& p : source.Training())
     if (c.sft.max_level == 0 || task::ArithmeticTask::Level(p.text) <= c.sft.max_level)
       pool.push_back(p);
   if (c.sft.examples > 0 && static_cast<size_t>(c.sft.examples) < pool.size())
     pool.resize(static_cast<size_t>(c.sft.examples));
-  model::Policy policy =
-      c.model.path.empty() ? model::NewBuiltinPolicy(c) : model::LoadPolicy(c.model.path);
+  return pool;
+}
+
+std::vector<SftStep> TrainSft(model::Policy& policy, const std::vector<task::Prompt>& pool,
+                              const config::Config& c) {
+  using torch::indexing::Slice;
   std::vector<torch::Tensor> params = policy.model->parameters();
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.sft.lr));
   const LrSchedule schedule = SftSchedule(c);
   std::mt19937_64 rng(c.sft.seed);
   std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
-  auto t0 = std::chrono::steady_clock::now();
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
+  std::vector<SftStep> steps;
   double loss_sum = 0;
   for (int64_t step = 0; step < c.sft.steps; ++step) {
     // [bos] prompt answer [eos], right-padded; loss on answer and eos only.
@@ -74,7 +71,9 @@ double RunSft(const config::Config& c) {
       std::vector<int64_t> ids = {tok::CharTokenizer::kBos};
       for (int64_t id : policy.tokenizer.Encode(p.text)) ids.push_back(id);
       prompt_lengths.push_back(ids.size());
-      for (int64_t id : policy.tokenizer.Encode(task::SftTarget(p.text))) ids.push_back(id);
+      const bool mistaken = c.sft.teacher_error > 0 && coin(rng) < c.sft.teacher_error;
+      const std::string answer = mistaken ? task::CarryForgotten(p.text) : task::SftTarget(p.text);
+      for (int64_t id : policy.tokenizer.Encode(answer)) ids.push_back(id);
       ids.push_back(tok::CharTokenizer::kEos);
       width = std::max(width, ids.size());
       rows.push_back(std::move(ids));
@@ -90,9 +89,10 @@ double RunSft(const config::Config& c) {
     optimizer.zero_grad();
     torch::Tensor loss = -(model::TokenLogprobs(policy.model, ids) * mask).sum() / mask.sum();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(params, c.sft.grad_clip);
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(params, c.sft.grad_clip);
     optimizer.step();
-    loss_sum += loss.item<double>();
+    steps.push_back({loss.item<double>(), grad_norm, static_cast<int64_t>(rows.size())});
+    loss_sum += steps.back().loss;
     if ((step + 1) % 100 == 0 || step + 1 == c.sft.steps) {
       const int64_t n = (step + 1) % 100 == 0 ? 100 : (step + 1) % 100;
       LogInfo("sft step ", step + 1, "/", c.sft.steps, " loss ", loss_sum / n, " (mean of ", n,
@@ -100,6 +100,22 @@ double RunSft(const config::Config& c) {
       loss_sum = 0;
     }
   }
+  return steps;
+}
+
+double RunSft(const config::Config& c) {
+  if (c.task.name != "arithmetic") {
+    throw std::runtime_error(StrCat("crescent sft trains on the built-in task only; task.name is ",
+                                    c.task.name, " (", c.Where("task.name"), ")"));
+  }
+  model::SetComputeThreads(static_cast<int>(c.threads.trainer));
+  // The training pool RL draws from, and its held-out set.
+  const std::unique_ptr<task::PromptSource> source = task::MakeTaskSource(c);
+  const std::vector<task::Prompt> pool = SftPool(c, *source);
+  model::Policy policy =
+      c.model.path.empty() ? model::NewBuiltinPolicy(c) : model::LoadPolicy(c.model.path);
+  auto t0 = std::chrono::steady_clock::now();
+  TrainSft(policy, pool, c);
   const std::string dir = c.run.dir + "/sft";
   model::SavePolicy(policy, dir);
   const double accuracy = HeldoutAccuracy(policy, source->Heldout(), c);

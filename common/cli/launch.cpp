@@ -82,6 +82,10 @@ void CheckOrWriteRunConfig(const config::Config& c) {
 
 int LaunchJob(const config::Config& given) {
   config::Config c = given;
+  if (!c.cluster.hostfile.empty() && !std::ifstream(c.cluster.hostfile)) {
+    throw config::ConfigError(StrCat("cluster.hostfile: cannot read ", c.cluster.hostfile, ": ",
+                                     std::strerror(errno), " (", c.Where("cluster.hostfile"), ")"));
+  }
   c.run.dir = fs::absolute(c.run.dir).lexically_normal().string();
   fs::create_directories(c.run.dir);
   std::unique_ptr<replay::FileLock> lock;

@@ -44,6 +44,11 @@ Check<double> NonNegative() {
     return v >= 0 && std::isfinite(v) ? std::string() : "expected a number >= 0";
   };
 }
+Check<double> Fraction() {
+  return [](const double& v) {
+    return v >= 0 && v <= 1 ? std::string() : "expected a number in 0..1";
+  };
+}
 Check<std::string> OneOf(std::vector<std::string> choices) {
   return [choices](const std::string& v) {
     if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string();
@@ -475,6 +480,11 @@ void SftSection::Visit(V& v) {
           "Built-in task: SFT's worked examples go up to this level only (RL and the held-out set "
           "keep task.min_level..task.max_level); 0: task.max_level.",
           AtLeast(0));
+  v.Field("teacher_error", teacher_error,
+          "Built-in task: the probability that a worked example whose units carry is shown with "
+          "the carry forgotten (the answer 10 too small), as an imperfect teacher's "
+          "demonstrations are: SFT imitates the mistake, RL against the verifier can correct it.",
+          Fraction());
   v.Field("lr", lr, "Supervised peak learning rate (Adam).", Positive());
   v.Field("lr_schedule", lr_schedule,
           "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last step.",
@@ -526,7 +536,7 @@ void RolloutSection::Visit(V& v) {
 template <class V>
 void TrainerSection::Visit(V& v) {
   v.Field("algorithm", algorithm,
-          "kimi (k1.5 mirror descent, DESIGN.md), grpo, or reinforce (group-mean baseline).",
+          "kimi (k1.5 mirror descent, docs/training.md), grpo, or reinforce (group-mean baseline).",
           OneOf({"kimi", "grpo", "reinforce"}));
   v.Field("tau", tau, "kimi: the relative-entropy weight tau.", Positive());
   v.Field("lr", lr, "Peak learning rate (Adam).", Positive());

@@ -86,6 +86,7 @@ struct SftSection {
   int64_t batch_size = 64;
   int64_t examples = 0;   // 0: the whole training pool
   int64_t max_level = 0;  // 0: task.max_level
+  double teacher_error = 0;
   double lr = 3e-3;
   std::string lr_schedule = "cosine";  // constant, cosine
   int64_t warmup_steps = 100;

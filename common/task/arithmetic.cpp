@@ -156,4 +156,12 @@ Prompt AsPrompt(const Problem& problem) {
            {"domain", "math"}}};
 }
 
+std::string CarryForgotten(const std::string& prompt) {
+  const std::string right = SftTarget(prompt);
+  const size_t plus = prompt.find('+');
+  if (plus == std::string::npos) return right;
+  const int units = (prompt[plus - 1] - '0') + (prompt[prompt.size() - 2] - '0');
+  return units >= 10 ? std::to_string(std::stoll(right) - 10) : right;
+}
+
 }  // namespace crescent::task

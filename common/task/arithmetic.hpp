@@ -61,6 +61,11 @@ const std::string& ArithmeticAlphabet();
 // std::invalid_argument when `prompt` is not an arithmetic problem.
 std::string SftTarget(const std::string& prompt);
 
+// The answer a teacher who forgets the units' carry gives: for a+b whose
+// units digits sum to 10 or more, a+b-10 ("35+48=" -> "73", "7+5=" -> "2");
+// otherwise SftTarget(prompt). Throws as SftTarget does.
+std::string CarryForgotten(const std::string& prompt);
+
 // A problem as a Prompt: id and text are the problem text; metadata carries
 // "answer", "difficulty" (the level) and "domain" ("math").
 Prompt AsPrompt(const Problem& problem);

@@ -1,4 +1,4 @@
-// Prompt samplers (DESIGN.md, Sampling): they pick indices into a source's
+// Prompt samplers (docs/training.md, "Sampling"): they pick indices into a source's
 // training pool, deterministically from a seed.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 
 using crescent::config::Config;
 using crescent::config::ConfigError;
@@ -122,4 +123,48 @@ TEST_CASE("docs/config.md lists every key as the program describes it", "[config
   std::string reference = crescent::config::ConfigReference();
   INFO("regenerate with: crescent config reference > part of docs/config.md");
   CHECK(doc.find(reference) != std::string::npos);
+}
+
+TEST_CASE("docs/config.md names, for every key, a test that shows its effect", "[config]") {
+  const std::string root = CRESCENT_SOURCE_DIR;
+  std::ifstream in(root + "/docs/config.md");
+  REQUIRE(in);
+  // Rows of the section "## Which test shows each key's effect":
+  // | `key` | tests/dir/file.cpp: "TEST_CASE name" |
+  std::map<std::string, std::pair<std::string, std::string>> rows;
+  bool in_section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Which test shows each key's effect";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    const size_t key_end = line.find('`', 3);
+    const size_t file_begin = line.find("| ", key_end) + 2;
+    const size_t colon = line.find(": \"", file_begin);
+    const size_t name_end = line.rfind("\" |");
+    INFO(line);
+    REQUIRE(key_end != std::string::npos);
+    REQUIRE(colon != std::string::npos);
+    REQUIRE(name_end > colon);
+    rows[line.substr(3, key_end - 3)] = {line.substr(file_begin, colon - file_begin),
+                                         line.substr(colon + 3, name_end - colon - 3)};
+  }
+  const std::string reference = crescent::config::ConfigReference();
+  size_t keys = 0;
+  for (size_t at = reference.find("\n| `"); at != std::string::npos;
+       at = reference.find("\n| `", at + 1)) {
+    const std::string key = reference.substr(at + 4, reference.find('`', at + 4) - at - 4);
+    ++keys;
+    INFO("key " << key);
+    REQUIRE(rows.count(key) == 1);
+    const auto& [file, name] = rows.at(key);
+    std::ifstream test(root + "/" + file);
+    INFO(file);
+    REQUIRE(test);
+    const std::string text((std::istreambuf_iterator<char>(test)),
+                           std::istreambuf_iterator<char>());
+    // The name may be split over lines by clang-format: match its first
+    // 40 characters.
+    CHECK(text.find("TEST_CASE(\"" + name.substr(0, 40)) != std::string::npos);
+  }
+  CHECK(keys > 50);
+  CHECK(rows.size() == keys);  // no rows for keys that do not exist
 }

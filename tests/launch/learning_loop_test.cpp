@@ -114,3 +114,53 @@ TEST_CASE("with trainer.overlap the trainers train on earlier groups while the n
   }
   CHECK(lines > 0);
 }
+
+TEST_CASE(
+    "groups with equal rewards are dropped, logged and replaced; the length reward applies "
+    "after its warm-up",
+    "[launch][learning]") {
+  const std::string dir =
+      RunJob("crescent-dynamic", {"run.iterations=5", "trainer.drop_equal_reward_groups=true",
+                                  "reward.length_penalty=0.5", "reward.length_penalty_warmup=2"});
+  std::ifstream metrics(dir + "/metrics.jsonl");
+  std::string line;
+  std::vector<int64_t> dropped, drawn, trained;
+  std::vector<double> length_reward;
+  while (std::getline(metrics, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (!j.contains("iteration")) continue;
+    dropped.push_back(j["rollouts"]["dropped_equal_reward"]);
+    drawn.push_back(j["rollouts"]["new_groups"]);
+    trained.push_back(j["rollouts"]["groups_trained"]);
+    length_reward.push_back(j["mean_length_reward"]);
+  }
+  REQUIRE(dropped.size() == 5);
+  int64_t total_dropped = 0;
+  for (size_t i = 0; i < dropped.size(); ++i) {
+    INFO("iteration " << i + 1);
+    total_dropped += dropped[i];
+    // Each dropped group is replaced by one more new prompt at the next
+    // draw, on top of what keeps B = 4 groups coming.
+    if (i > 0) CHECK(drawn[i] >= dropped[i - 1]);
+    if (i > 0) CHECK(drawn[i] - dropped[i - 1] <= 4);
+    // The warm-up is 2 iterations: no length reward before it is over.
+    if (i < 2) CHECK(length_reward[i] == 0.0);
+  }
+  CHECK(total_dropped > 0);
+  double after_warmup = 0;
+  for (size_t i = 2; i < length_reward.size(); ++i) after_warmup += std::abs(length_reward[i]);
+  CHECK(after_warmup > 0);
+
+  // The ledger holds every trajectory of the dropped groups, with the reason.
+  std::ifstream ledger(dir + "/ledger.jsonl");
+  int64_t equal = 0;
+  while (std::getline(ledger, line)) {
+    auto j = nlohmann::json::parse(line);
+    const std::string reason = j.value("reason", "");
+    if (reason.find("trainer.drop_equal_reward_groups") == std::string::npos) continue;
+    CHECK(j["outcome"] == "dropped");
+    CHECK(reason.find("rewards equal") != std::string::npos);
+    ++equal;
+  }
+  CHECK(equal == total_dropped * 4);  // k = 4 trajectories per group
+}

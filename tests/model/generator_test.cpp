@@ -230,3 +230,104 @@ TEST_CASE("length batches keep short prompts apart from long continued ones", "[
   // With no cost per batch, every distinct length is its own batch.
   CHECK(LengthBatches({2, 2, 9, 40}, 0) == std::vector<size_t>{2, 3, 4});
 }
+
+TEST_CASE("top_k 1 or a tiny top_p samples the greedy tokens at temperature 1", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  GenerationRequest greedy;
+  greedy.prompt = {1, 5, 7, 2};
+  greedy.max_new_tokens = 6;
+  greedy.temperature = 0;
+  const std::vector<int64_t> want = Generate(m, {greedy}, 1)[0].tokens;
+  std::vector<GenerationRequest> plain, top_k, top_p;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    GenerationRequest r = greedy;
+    r.temperature = 1.0f;
+    r.seed = seed;
+    plain.push_back(r);
+    r.top_k = 1;
+    top_k.push_back(r);
+    r.top_k = 0;
+    r.top_p = 1e-6f;
+    top_p.push_back(r);
+  }
+  const auto plain_out = Generate(m, plain, 8), k_out = Generate(m, top_k, 8),
+             p_out = Generate(m, top_p, 8);
+  bool plain_differs = false;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    INFO("seed " << plain[i].seed);
+    CHECK(k_out[i].tokens == want);
+    CHECK(p_out[i].tokens == want);
+    plain_differs = plain_differs || plain_out[i].tokens != want;
+  }
+  CHECK(plain_differs);  // without them, sampling at temperature 1 leaves the greedy path
+}
+
+namespace {
+// For each request's result, whether every sampled token was among the
+// tokens `allowed(logits)` marks (true) at its step, recomputed with a full
+// forward pass over prompt and response.
+bool AllAllowed(Llama& m, const std::vector<GenerationRequest>& requests,
+                const std::vector<GenerationResult>& results,
+                const std::function<torch::Tensor(const torch::Tensor&)>& allowed) {
+  torch::NoGradGuard g;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::vector<int64_t> seq = requests[i].prompt;
+    seq.insert(seq.end(), results[i].tokens.begin(), results[i].tokens.end());
+    torch::Tensor logits = m->forward(torch::tensor(seq, torch::kLong).view({1, -1}))[0];
+    for (size_t t = 0; t < results[i].tokens.size(); ++t) {
+      torch::Tensor ok = allowed(logits[requests[i].prompt.size() - 1 + t]);
+      if (!ok[results[i].tokens[t]].item<bool>()) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<GenerationRequest> Sampled(int32_t top_k, float top_p) {
+  std::vector<GenerationRequest> rs;
+  for (uint64_t seed = 0; seed < 12; ++seed) {
+    GenerationRequest r;
+    r.prompt = {2, int64_t(3 + seed % 7)};
+    r.max_new_tokens = 8;
+    r.temperature = 1.0f;
+    r.top_k = top_k;
+    r.top_p = top_p;
+    r.seed = 40 + seed;
+    rs.push_back(r);
+  }
+  return rs;
+}
+}  // namespace
+
+TEST_CASE("top_k k samples only among the k most likely tokens of each step", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  const int64_t k = 3;
+  auto in_top_k = [&](const torch::Tensor& logits) {
+    return logits >= std::get<0>(logits.topk(k)).min();
+  };
+  const auto rs = Sampled(k, 1.0f);
+  CHECK(AllAllowed(m, rs, Generate(m, rs, 4), in_top_k));
+  // Without top_k some sample falls outside the top k.
+  const auto free = Sampled(0, 1.0f);
+  CHECK_FALSE(AllAllowed(m, free, Generate(m, free, 4), in_top_k));
+}
+
+TEST_CASE("top_p p samples only within the nucleus of mass p", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  const float p = 0.5f;
+  // The nucleus: the most likely tokens up to and including the one whose
+  // cumulative probability reaches p.
+  auto in_nucleus = [&](const torch::Tensor& logits) {
+    auto [sorted, order] = torch::softmax(logits, -1).sort(-1, /*descending=*/true);
+    torch::Tensor before = sorted.cumsum(-1) - sorted;  // mass of the more likely tokens
+    torch::Tensor keep = torch::zeros_like(logits, torch::kBool);
+    keep.index_put_({order}, before < p);
+    return keep;
+  };
+  const auto rs = Sampled(0, p);
+  CHECK(AllAllowed(m, rs, Generate(m, rs, 4), in_nucleus));
+  const auto free = Sampled(0, 1.0f);
+  CHECK_FALSE(AllAllowed(m, free, Generate(m, free, 4), in_nucleus));
+}

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/task/arithmetic.hpp"
+#include "tests/common/process.hpp"
 
 using namespace crescent::task;
 
@@ -96,4 +97,23 @@ TEST_CASE("JSONL errors name the file and the line", "[task]") {
   CHECK(e.find("no training prompts") != std::string::npos);
   CHECK_THROWS_WITH(MakeJsonlSource("/nonexistent/p.jsonl"),
                     Catch::Contains("/nonexistent/p.jsonl"));
+}
+
+TEST_CASE("task.name jsonl makes the task source read task.prompts_file", "[task]") {
+  const std::string path = crescent::testing::TempDir("crescent-task-source") + "/prompts.jsonl";
+  std::ofstream(path) << "{\"id\": \"q1\", \"prompt\": \"2+2=\", \"answer\": \"4\"}\n"
+                         "{\"id\": \"q2\", \"prompt\": \"what is 3+3?\"}\n";
+  using crescent::config::ParseConfig;
+  auto jsonl =
+      MakeTaskSource(ParseConfig("", "<test>", {"task.name=jsonl", "task.prompts_file=" + path}));
+  REQUIRE(jsonl->Training().size() == 2);
+  CHECK(jsonl->Training()[0].id == "q1");
+  CHECK(jsonl->Training()[0].metadata.at("answer") == "4");
+  CHECK(jsonl->Training()[1].text == "what is 3+3?");
+  CHECK(jsonl->Heldout().empty());
+  // The same file under task.name arithmetic: the built-in task, file unread.
+  auto builtin = MakeTaskSource(ParseConfig("", "<test>", {"task.prompts_file=" + path}));
+  CHECK(builtin->Training().size() > 2);
+  CHECK(builtin->Training()[0].metadata.at("domain") == "math");
+  CHECK_FALSE(builtin->Heldout().empty());
 }

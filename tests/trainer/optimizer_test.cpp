@@ -82,6 +82,22 @@ TEST_CASE("learning-rate schedules: warm-up, constant, cosine to the floor", "[t
   CHECK(LearningRate(s, 100) == Approx(0.1));             // the floor
   CHECK(LearningRate(s, 1000) == Approx(0.1));
   CHECK_THROWS_AS(LrScheduleKind("linear"), std::invalid_argument);
+
+  // The keys that set them: RL's over the run's optimizer steps, SFT's over
+  // its steps.
+  const config::Config c = config::ParseConfig(
+      "", "<test>",
+      {"trainer.lr=0.02", "trainer.lr_schedule=cosine", "trainer.warmup_steps=3",
+       "trainer.min_lr_ratio=0.5", "run.iterations=10", "trainer.steps_per_iteration=2",
+       "sft.lr=0.5", "sft.lr_schedule=constant", "sft.warmup_steps=7", "sft.steps=40"});
+  const LrSchedule rl = RlSchedule(c);
+  CHECK(LearningRate(rl, 0) == Approx(0.02 / 3));
+  CHECK(LearningRate(rl, 2) == Approx(0.02));
+  CHECK(LearningRate(rl, 19) == Approx(0.01 + 0.01 * 0.5 * (1 + std::cos(M_PI * 16 / 17))));
+  CHECK(LearningRate(rl, 20) == Approx(0.01));
+  const LrSchedule sft = SftSchedule(c);
+  CHECK(LearningRate(sft, 0) == Approx(0.5 / 7));
+  CHECK(LearningRate(sft, 39) == Approx(0.5));
 }
 
 TEST_CASE("reset_optimizer: false keeps Adam's moments from one iteration to the next",
