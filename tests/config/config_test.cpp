@@ -1,6 +1,7 @@
 #include "common/config/config.hpp"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <fstream>
 #include <map>
 
@@ -161,9 +162,13 @@ TEST_CASE("docs/config.md names, for every key, a test that shows its effect", "
     REQUIRE(test);
     const std::string text((std::istreambuf_iterator<char>(test)),
                            std::istreambuf_iterator<char>());
-    // The name may be split over lines by clang-format: match its first
-    // 40 characters.
-    CHECK(text.find("TEST_CASE(\"" + name.substr(0, 40)) != std::string::npos);
+    // clang-format may put the name on the next line, or split it: match
+    // its first 40 characters, opening a TEST_CASE.
+    const size_t found = text.find("\"" + name.substr(0, 40));
+    REQUIRE(found != std::string::npos);
+    size_t before = found;
+    while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
+    CHECK(text.compare(before - std::min<size_t>(before, 10), 10, "TEST_CASE(") == 0);
   }
   CHECK(keys > 50);
   CHECK(rows.size() == keys);  // no rows for keys that do not exist
