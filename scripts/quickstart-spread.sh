@@ -15,8 +15,10 @@ out=${1:?usage: scripts/quickstart-spread.sh OUT_DIR [KERNELS] [SEEDS] [--set ke
 kernels=${2:-native,Haswell}
 seeds=${3:-1,2,3}
 shift $(($# < 3 ? $# : 3))
-crescent=build/common/cli/crescent
 mkdir -p "$out"
+# A copy of the program, so that a rebuild meanwhile cannot change it.
+cp build/common/cli/crescent "$out/crescent"
+crescent=$out/crescent
 # The effective SFT settings, for the continuation's step count and rate.
 show=$($crescent config show "$@")
 sft_lr=$(awk '/^sft:/{s=1} s&&/^  lr:/{print $2; exit}' <<<"$show")
