@@ -553,7 +553,8 @@ void TrainerSection::Visit(V& v) {
           "B: complete prompt groups (of k samples) per training step.", AtLeast(1));
   v.Field("steps_per_iteration", steps_per_iteration, "Optimizer steps per iteration.", AtLeast(1));
   v.Field("reset_optimizer", reset_optimizer,
-          "Reset the optimizer state every iteration, as the k1.5 paper does.");
+          "Reset Adam's state every iteration, as the k1.5 paper does; false keeps its moments "
+          "across iterations and resumes (checkpoints hold them in optimizer.pt).");
   v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
   v.Field("clip_epsilon", clip_epsilon, "grpo: ratio clipping epsilon.", Positive());
   v.Field("kl_coef", kl_coef,

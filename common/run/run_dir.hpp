@@ -4,7 +4,8 @@
 //   replay/                the replay buffer's journal (replay/buffer.hpp)
 //   ledger.jsonl           every trajectory trained on or dropped
 //   checkpoints/latest     names the newest complete checkpoint
-//   checkpoints/vNNNNNNNN/ a trainer checkpoint: the policy + checkpoint.json
+//   checkpoints/vNNNNNNNN/ a trainer checkpoint: the policy, optimizer.pt (Adam and the
+//                          schedule step, trainer/optimizer.hpp) + checkpoint.json
 //   metrics.jsonl, policy/ metrics; the final policy
 // No LibTorch here: the master reads checkpoints' metadata only.
 #pragma once

@@ -1,8 +1,9 @@
-// Learning-rate schedules; Adam's state kept across iterations (or reset)
+// Learning-rate schedules; gradient clipping; Adam's state kept across iterations (or reset)
 // and through a checkpoint file; GRPO's KL term and loss normalisation
 // against hand-computed values.
 #include "trainer/optimizer.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
@@ -66,6 +67,36 @@ bool SameTensors(const std::vector<torch::Tensor>& a, const std::vector<torch::T
   for (size_t i = 0; i < a.size(); ++i)
     if (!torch::equal(a[i], b[i])) return false;
   return true;
+}
+
+struct OneStep {
+  double grad_norm;                       // stats["grad_norm"]: before clipping
+  std::vector<torch::Tensor> grads;       // every parameter's gradient as Adam used it
+  std::vector<torch::Tensor> exp_avg_sq;  // Adam's second moment of every parameter
+};
+
+// One UpdatePolicy step from the same initial weights with trainer.grad_clip `clip`.
+OneStep StepWithClip(double clip) {
+  torch::manual_seed(1);
+  model::Llama m(Tiny());
+  config::TrainerSection c;
+  c.reset_optimizer = false;
+  c.steps_per_iteration = 1;
+  c.grad_clip = clip;
+  OneRank one;
+  TrainerOptimizer optimizer(m->parameters(), LrSchedule{});
+  auto stats = UpdatePolicy(m, c, Groups(1), 3, one, optimizer);
+  OneStep out;
+  out.grad_norm = stats.at("grad_norm");
+  for (const auto& p : m->parameters()) {
+    out.grads.push_back(p.grad().clone());
+    out.exp_avg_sq.push_back(
+        static_cast<torch::optim::AdamParamState&>(
+            *optimizer.adam.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())))
+            .exp_avg_sq()
+            .clone());
+  }
+  return out;
 }
 
 }  // namespace
@@ -241,6 +272,30 @@ TEST_CASE("token and sequence normalisation of a group's rows", "[trainer]") {
   torch::Tensor tokens = torch::tensor({1.0, 3.0});
   CHECK(NormaliseRows(rows, tokens, "token").item<double>() == Approx(8.0 / 4));
   CHECK(NormaliseRows(rows, tokens, "sequence").item<double>() == Approx((2.0 + 2.0) / 2));
+}
+
+TEST_CASE("trainer.grad_clip scales the gradient Adam sees to the clip norm", "[trainer]") {
+  // A clip far above the norm leaves the gradient g as it is; a clip below
+  // it scales g by clip / |g|. Adam's second moment after its first step is
+  // (1 - beta2) * (the gradient it saw)^2, beta2 = 0.999.
+  torch::set_num_threads(1);
+  const OneStep huge = StepWithClip(1e9);
+  const double clip = 1e-3;
+  const OneStep tiny = StepWithClip(clip);
+  REQUIRE(huge.grad_norm > 10 * clip);
+  CHECK(tiny.grad_norm == Approx(huge.grad_norm));  // the statistic is the norm before clipping
+  const double scale = std::min(1.0, clip / huge.grad_norm);
+  double seen_sq_norm = 0;
+  for (size_t i = 0; i < huge.grads.size(); ++i) {
+    INFO("parameter " << i);
+    const torch::Tensor& g = huge.grads[i];
+    CHECK(torch::allclose(huge.exp_avg_sq[i], 0.001 * g * g, 1e-4, 1e-20));
+    const torch::Tensor clipped = g * scale;
+    CHECK(torch::allclose(tiny.exp_avg_sq[i], 0.001 * clipped * clipped, 1e-4, 1e-20));
+    seen_sq_norm += (tiny.exp_avg_sq[i] / 0.001).sum().item<double>();
+  }
+  // The gradient the clipped step saw has global norm `clip`.
+  CHECK(std::sqrt(seen_sq_norm) == Approx(clip).epsilon(1e-3));
 }
 
 }  // namespace crescent::trainer
