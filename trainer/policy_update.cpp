@@ -115,7 +115,9 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
       reference_logp.push_back(model::TokenLogprobs(*reference, b.ids) * b.mask);
     }
   }
-  const torch::Tensor tokens_per_row = torch::cat(row_tokens).index_select(0, gather);
+  // (A trainer's share of a small batch may be empty.)
+  const torch::Tensor tokens_per_row =
+      row_tokens.empty() ? torch::zeros({0}) : torch::cat(row_tokens).index_select(0, gather);
 
   // log pi_i: the first step's own forward, detached. The weights have not
   // changed yet, so a separate no-grad pass would compute the same values;

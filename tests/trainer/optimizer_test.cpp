@@ -299,3 +299,25 @@ TEST_CASE("trainer.grad_clip scales the gradient Adam sees to the clip norm", "[
 }
 
 }  // namespace crescent::trainer
+
+namespace crescent::trainer {
+
+TEST_CASE("a trainer whose share of the batch is empty still takes its step", "[trainer]") {
+  // With more trainers than groups some get none: they must join the
+  // gradient all-reduce with zeros, and count the step.
+  for (const char* algorithm : {"kimi", "grpo"}) {
+    INFO(algorithm);
+    torch::manual_seed(6);
+    model::Llama m(Tiny());
+    config::TrainerSection c;
+    c.algorithm = algorithm;
+    OneRank one;
+    TrainerOptimizer optimizer(m->parameters(), LrSchedule{});
+    const auto stats = UpdatePolicy(m, c, {}, 1, one, optimizer);
+    CHECK(stats.at("loss") == 0);
+    CHECK(stats.at("grad_norm") == 0);
+    CHECK(optimizer.step == 1);
+  }
+}
+
+}  // namespace crescent::trainer
