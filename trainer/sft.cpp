@@ -112,6 +112,10 @@ double RunSft(const config::Config& c) {
   // The training pool RL draws from, and its held-out set.
   const std::unique_ptr<task::PromptSource> source = task::MakeTaskSource(c);
   const std::vector<task::Prompt> pool = SftPool(c, *source);
+  if (pool.empty()) {
+    throw std::runtime_error(StrCat("sft.max_level: no training problem of level <= ",
+                                    c.sft.max_level, " (", c.Where("sft.max_level"), ")"));
+  }
   model::Policy policy =
       c.model.path.empty() ? model::NewBuiltinPolicy(c) : model::LoadPolicy(c.model.path);
   auto t0 = std::chrono::steady_clock::now();
