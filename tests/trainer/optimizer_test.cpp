@@ -9,6 +9,7 @@
 #include <random>
 
 #include "tests/common/process.hpp"
+#include "tests/trainer/adam_state.hpp"
 #include "trainer/lr_schedule.hpp"
 #include "trainer/policy_loss.hpp"
 #include "trainer/policy_update.hpp"
@@ -56,10 +57,8 @@ std::vector<proto::TrainGroup> Groups(uint64_t seed) {
 
 // Adam's per-parameter step count (0 when it holds no state).
 int64_t AdamSteps(torch::optim::Adam& adam, const torch::Tensor& p) {
-  auto& state = adam.state();
-  auto it = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
-  if (it == state.end()) return 0;
-  return static_cast<torch::optim::AdamParamState&>(*it->second).step();
+  const auto* state = testing::AdamStateOf(adam, p);
+  return state ? state->step() : 0;
 }
 
 bool SameTensors(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
@@ -90,11 +89,7 @@ OneStep StepWithClip(double clip) {
   out.grad_norm = stats.at("grad_norm");
   for (const auto& p : m->parameters()) {
     out.grads.push_back(p.grad().clone());
-    out.exp_avg_sq.push_back(
-        static_cast<torch::optim::AdamParamState&>(
-            *optimizer.adam.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())))
-            .exp_avg_sq()
-            .clone());
+    out.exp_avg_sq.push_back(testing::AdamStateOf(optimizer.adam, p)->exp_avg_sq().clone());
   }
   return out;
 }
@@ -144,19 +139,13 @@ TEST_CASE("reset_optimizer: false keeps Adam's moments from one iteration to the
     const auto groups = Groups(1);
     UpdatePolicy(m, c, groups, 3, one, optimizer);
     torch::Tensor first_moment =
-        static_cast<torch::optim::AdamParamState&>(*optimizer.adam.state().at(c10::guts::to_string(
-                                                       m->parameters()[0].unsafeGetTensorImpl())))
-            .exp_avg()
-            .clone();
+        testing::AdamStateOf(optimizer.adam, m->parameters()[0])->exp_avg().clone();
     UpdatePolicy(m, c, Groups(2), 3, one, optimizer);
     CHECK(optimizer.step == 2);  // the schedule counts every step either way
     CHECK(AdamSteps(optimizer.adam, m->parameters()[0]) == (reset ? 1 : 2));
     // Carried: the second step's first moment is 0.9 * the first's plus the
     // new gradient's share; reset: the new gradient's share alone.
-    torch::Tensor second =
-        static_cast<torch::optim::AdamParamState&>(*optimizer.adam.state().at(c10::guts::to_string(
-                                                       m->parameters()[0].unsafeGetTensorImpl())))
-            .exp_avg();
+    torch::Tensor second = testing::AdamStateOf(optimizer.adam, m->parameters()[0])->exp_avg();
     torch::Tensor grad = m->parameters()[0].grad();
     torch::Tensor expected = reset ? 0.1 * grad : 0.9 * first_moment + 0.1 * grad;
     CHECK(torch::allclose(second, expected, 1e-5, 1e-8));

@@ -6,6 +6,7 @@
 // clang-format off
 #include "common/model/pretrained.hpp"
 #include "trainer/optimizer.hpp"
+#include "tests/trainer/adam_state.hpp"
 #include <catch2/catch.hpp>
 // clang-format on
 #include <fstream>
@@ -56,11 +57,9 @@ struct SavedOptimizer {
   }
   // Adam's moments and step count of parameter i (empty when it has none).
   std::vector<torch::Tensor> State(size_t i) {
-    auto& state = optimizer.adam.state();
-    auto it = state.find(c10::guts::to_string(model->parameters()[i].unsafeGetTensorImpl()));
-    if (it == state.end()) return {};
-    auto& adam = static_cast<torch::optim::AdamParamState&>(*it->second);
-    return {adam.exp_avg(), adam.exp_avg_sq(), torch::tensor(adam.step())};
+    const auto* adam = crescent::testing::AdamStateOf(optimizer.adam, model->parameters()[i]);
+    if (!adam) return {};
+    return {adam->exp_avg(), adam->exp_avg_sq(), torch::tensor(adam->step())};
   }
   crescent::model::Llama model;
   crescent::trainer::TrainerOptimizer optimizer;
