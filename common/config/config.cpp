@@ -538,7 +538,10 @@ void TrainerSection::Visit(V& v) {
   v.Field("algorithm", algorithm,
           "kimi (k1.5 mirror descent, docs/training.md), grpo, or reinforce (group-mean baseline).",
           OneOf({"kimi", "grpo", "reinforce"}));
-  v.Field("tau", tau, "kimi: the relative-entropy weight tau.", Positive());
+  v.Field("tau", tau,
+          "kimi: the relative-entropy weight tau; it acts from an iteration's second optimizer "
+          "step on (docs/training.md).",
+          Positive());
   v.Field("lr", lr, "Peak learning rate (Adam).", Positive());
   v.Field("lr_schedule", lr_schedule,
           "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last "
