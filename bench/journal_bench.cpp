@@ -8,11 +8,15 @@
 #include <iomanip>
 #include <random>
 
+#include "bench/bench.hpp"
 #include "common/util/log.hpp"
 #include "replay/journal.hpp"
 #include "replay/log_format.hpp"
 
-namespace crescent::replay {
+namespace crescent::bench {
+
+using namespace replay;
+
 namespace {
 
 class CountingMachine : public StateMachine {
@@ -164,4 +168,4 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
   return ok ? 0 : 1;
 }
 
-}  // namespace crescent::replay
+}  // namespace crescent::bench

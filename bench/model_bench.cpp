@@ -1,5 +1,3 @@
-#include "common/model/bench.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -7,11 +5,15 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "common/model/generator.hpp"
 #include "common/model/llama.hpp"
 #include "common/model/policy.hpp"
 
-namespace crescent::model {
+namespace crescent::bench {
+
+using namespace model;
+
 namespace {
 
 double Now() {
@@ -100,7 +102,7 @@ struct LinearPass {
 
 }  // namespace
 
-int BenchCommand(const std::vector<std::string>& args, std::ostream& out) {
+int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   std::map<std::string, int64_t> opt = {
       {"--hidden", 512}, {"--layers", 8},  {"--vocab", 8000}, {"--batch", 32}, {"--seq", 128},
       {"--new", 32},     {"--threads", 1}, {"--train", 1},    {"--decode", 1}, {"--rounds", 3}};
@@ -232,4 +234,4 @@ int BenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
-}  // namespace crescent::model
+}  // namespace crescent::bench

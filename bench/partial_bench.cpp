@@ -1,5 +1,3 @@
-#include "trainer/partial_bench.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -9,13 +7,17 @@
 #include <random>
 #include <thread>
 
+#include "bench/bench.hpp"
 #include "common/model/generator.hpp"
 #include "common/model/policy.hpp"
 #include "common/mpi/mpi_session.hpp"
 #include "common/util/log.hpp"
 #include "trainer/policy_update.hpp"
 
-namespace crescent::trainer {
+namespace crescent::bench {
+
+using namespace trainer;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -433,4 +435,4 @@ int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out)
   return 0;
 }
 
-}  // namespace crescent::trainer
+}  // namespace crescent::bench

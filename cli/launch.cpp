@@ -1,4 +1,4 @@
-#include "common/cli/launch.hpp"
+#include "cli/launch.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

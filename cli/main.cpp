@@ -1,24 +1,14 @@
 // crescent: one program, with subcommands. `crescent help` lists them.
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "common/cli/launch.hpp"
+#include "bench/bench.hpp"
+#include "cli/commands.hpp"
+#include "cli/launch.hpp"
 #include "common/config/config.hpp"
-#include "common/model/bench.hpp"
-#include "common/model/pretrained.hpp"
-#include "common/tokenizer/tokenizer.hpp"
-#include "common/util/log.hpp"
-#include "replay/buffer.hpp"
-#include "replay/journal.hpp"
-#include "trainer/partial_bench.hpp"
 #include "trainer/sft.hpp"
 
 namespace crescent {
@@ -127,19 +117,19 @@ int main(int argc, char** argv) {
     if (command == "worker") return WorkerCommand(argc, argv);
     if (command == "run") return RunCommand(args);
     if (command == "sft") return SftCommand(args);
-    if (command == "tokenize") return tok::TokenizeCommand(args, std::cin, std::cout);
+    if (command == "tokenize") return cli::TokenizeCommand(args, std::cin, std::cout);
     if (command == "bench" && !args.empty() && args[0] == "journal") {
-      return replay::JournalBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+      return bench::JournalBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
     if (command == "bench" && !args.empty() && args[0] == "partial") {
-      return trainer::PartialBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+      return bench::PartialBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
-    if (command == "bench") return model::BenchCommand(args, std::cout);
+    if (command == "bench") return bench::ModelBenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {
-      return model::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
+      return cli::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
     }
     if (command == "config") return ConfigCommand(args);
-    if (command == "replay") return replay::ReplayCommand(args, std::cout);
+    if (command == "replay") return cli::ReplayCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

@@ -17,6 +17,7 @@
 #include "common/util/log.hpp"
 #include "master/group_assembly.hpp"
 #include "master/prompt_feed.hpp"
+#include "master/scheduling.hpp"
 #include "replay/buffer.hpp"
 
 namespace crescent::master {
@@ -267,40 +268,17 @@ class Master {
     auto t0 = Clock::now();
     std::vector<Change> changes;
     uint64_t next_id = state.next_trajectory_id();
-    if (rc.stale_policy == "restart") {
-      for (const auto& [id, t] : state.trajectories()) {
-        if (t.finished()) continue;
-        for (const auto& s : t.segments) {
-          if (s.source != replay::SegmentSource::kPolicy ||
-              policy_version_ - s.policy_version <= rc.max_staleness)
-            continue;
-          changes.push_back(replay::RestartTrajectory{
-              id, next_id++,
-              StrCat("stale: a segment from policy version ", s.policy_version, " at version ",
-                     policy_version_, " (rollout.max_staleness ", rc.max_staleness, ")"),
-              iteration});
-          break;
-        }
-      }
-    }
+    if (rc.stale_policy == "restart")
+      changes = RestartStale(state, policy_version_, rc.max_staleness, iteration, next_id);
     rollouts["restarted"] = changes.size();
-    // Complete groups that no step of this iteration takes (with
-    // trainer.overlap, this iteration's step takes up to B of them while
-    // the new groups generate) count toward the B.
-    const size_t b = static_cast<size_t>(tc.groups_per_step);
-    size_t ready = 0;
-    for (const auto& [id, g] : state.groups()) ready += g.state == GroupState::kReady;
-    const size_t left = tc.overlap ? ready - std::min(ready, b) : ready;
     // Groups dropped since the last draw (equal rewards) are replaced by new
     // prompts on top.
-    const size_t want = b - std::min(left, b) + replace_dropped_;
+    const size_t want =
+        GroupsToStart(state, static_cast<size_t>(tc.groups_per_step), tc.overlap, replace_dropped_);
     replace_dropped_ = 0;
-    uint64_t group_id = state.next_group_id();
-    for (const auto& prompt : feed_->Draw(want)) {
-      replay::StartGroup g{group_id++, prompt, iteration, {}};
-      for (int64_t j = 0; j < rc.samples_per_prompt; ++j) g.trajectory_ids.push_back(next_id++);
+    for (Change& g :
+         StartGroups(state, feed_->Draw(want), rc.samples_per_prompt, iteration, next_id))
       changes.push_back(std::move(g));
-    }
     rollouts["new_groups"] = want;
     changes.push_back(replay::SetPosition{Position()});
     Commit(changes);
@@ -482,10 +460,9 @@ class Master {
     if (iteration > rc.length_penalty_warmup) options.length_weight = rc.length_penalty;
     const BufferState& state = buffer_->state();
     TrainBatch batch;
-    for (const auto& [id, g] : state.groups()) {
-      if (g.state != GroupState::kReady ||
-          batch.ids.size() >= static_cast<size_t>(job_.config.trainer.groups_per_step))
-        continue;
+    for (uint64_t id :
+         GroupsToTrain(state, static_cast<size_t>(job_.config.trainer.groups_per_step))) {
+      const replay::Group& g = state.groups().at(id);
       proto::TrainGroup group = AssembleGroup(state, g, options);
       for (size_t j = 0; j < group.samples.size(); ++j) {
         const replay::Trajectory& t = state.trajectories().at(g.trajectories[j]);

@@ -289,9 +289,6 @@ BufferState ReadBuffer(Env* env, const std::string& dir, RecoveryReport* report 
 // FNV-1a 64 of the tokens: how the ledger names a segment's content.
 uint64_t TokenHash(const std::vector<int32_t>& tokens);
 
-// `crescent replay stats RUN_DIR` / `crescent replay dump RUN_DIR`.
-int ReplayCommand(const std::vector<std::string>& args, std::ostream& out);
-
 }  // namespace crescent::replay
 
 namespace crescent::replay {

@@ -151,8 +151,4 @@ class Journal {
 // of the recovery benchmark. Returns the number of records.
 uint64_t ScanLogFile(Env* env, const std::string& path);
 
-// `crescent bench journal [--records N] [--bytes B] [--fsync every|never|ms]
-// [--dir D]`: appends/s and MB/s against raw writes, recovery against a scan.
-int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out);
-
 }  // namespace crescent::replay

@@ -17,7 +17,7 @@ seeds=${3:-1,2,3}
 shift $(($# < 3 ? $# : 3))
 mkdir -p "$out"
 # A copy of the program, so that a rebuild meanwhile cannot change it.
-cp build/common/cli/crescent "$out/crescent"
+cp build/cli/crescent "$out/crescent"
 crescent=$out/crescent
 # The effective SFT settings, for the continuation's step count and rate.
 show=$($crescent config show "$@")

@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-build/common/cli/crescent sft "$@"
-exec build/common/cli/crescent run "$@"
+build/cli/crescent sft "$@"
+exec build/cli/crescent run "$@"

@@ -38,10 +38,4 @@ Llama LoadPretrained(const std::string& dir);
 // torch_dtype names: bfloat16/float16).
 void SavePretrained(Llama& model, const std::string& dir);
 
-// `crescent model logits --model DIR`: reads a JSON array of token ids from
-// `in`, writes the logits at each position as one JSON array per line.
-// Returns 0; 2 for bad arguments, 1 for a bad checkpoint or input (the reason
-// goes to std::cerr).
-int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
-
 }  // namespace crescent::model

@@ -4,10 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <istream>
 #include <memory>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,10 +36,5 @@ std::unique_ptr<Tokenizer> LoadTokenizer(const std::string& path);
 std::unique_ptr<Tokenizer> MakeCharTokenizer(const std::string& alphabet,
                                              const std::vector<std::string>& special_tokens = {
                                                  "<bos>", "<eos>"});
-
-// `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
-// in, one JSON array of ids per line out (reversed with --decode). Returns 0;
-// bad arguments or input lines throw std::runtime_error naming the line.
-int TokenizeCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
 
 }  // namespace crescent::tok

@@ -1,17 +1,17 @@
 // `crescent bench partial` at a tiny size: every mode trains the same
 // prompts' groups, and the report holds what docs/perf.md quotes.
-#include "trainer/partial_bench.hpp"
-
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/bench.hpp"
+
 TEST_CASE("the partial-rollout benchmark compares its modes on the same groups", "[trainer]") {
   std::ostringstream out;
   REQUIRE(
-      crescent::trainer::PartialBenchCommand({"--groups", "4", "--k", "2", "--groups-trained", "8",
-                                              "--sft-steps", "30", "--budget", "8", "--max", "32"},
-                                             out) == 0);
+      crescent::bench::PartialBenchCommand({"--groups", "4", "--k", "2", "--groups-trained", "8",
+                                            "--sft-steps", "30", "--budget", "8", "--max", "32"},
+                                           out) == 0);
   INFO(out.str());
   auto j = nlohmann::json::parse(out.str());
   const auto& modes = j["modes"];
@@ -31,5 +31,5 @@ TEST_CASE("the partial-rollout benchmark compares its modes on the same groups",
   // Every trajectory of a counted group is at most --max tokens long.
   CHECK(j["trained_response_lengths"]["max"] <= 32);
   std::ostringstream bad;
-  CHECK(crescent::trainer::PartialBenchCommand({"--budget", "64", "--max", "32"}, bad) == 2);
+  CHECK(crescent::bench::PartialBenchCommand({"--budget", "64", "--max", "32"}, bad) == 2);
 }

@@ -13,8 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "common/model/bench.hpp"
-
 using namespace crescent::model;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -303,22 +301,6 @@ TEST_CASE("tiny-llama fixture: logits match the reference within 1e-4", "[model]
   }
   INFO("max abs difference " << worst);
   CHECK(worst < 1e-4);
-
-  // `crescent model logits` prints the same rows.
-  std::istringstream in(tokens.dump());
-  std::ostringstream out;
-  REQUIRE(ModelLogitsCommand({"--model", kFixture + "/hf"}, in, out) == 0);
-  std::istringstream lines(out.str());
-  size_t row = 0;
-  for (std::string line; std::getline(lines, line); ++row) {
-    json r = json::parse(line);
-    REQUIRE(r.size() == 97);
-    CHECK(r[5].get<double>() == Approx(expect[row][5].get<double>()).margin(1e-4));
-  }
-  CHECK(row == 24);
-  std::istringstream bad("[1, 2, 500]");
-  CHECK(ModelLogitsCommand({"--model", kFixture + "/hf"}, bad, out) == 1);
-  CHECK(ModelLogitsCommand({}, bad, out) == 2);
 }
 
 TEST_CASE("checkpoints with missing, misshapen or stray tensors are refused", "[model]") {
@@ -424,27 +406,6 @@ TEST_CASE("token log-probs with a padding mask equal the unpadded rows", "[model
   CHECK(lp[1][3].item<float>() == 0.0f);
   lp.sum().backward();
   CHECK(m->parameters()[0].grad().defined());
-}
-
-TEST_CASE("the model benchmark runs on a small model and prints its figures", "[model]") {
-  std::ostringstream out;
-  REQUIRE(crescent::model::BenchCommand({"--hidden", "64", "--layers", "1", "--vocab", "50",
-                                         "--batch", "2", "--seq", "8", "--new", "2"},
-                                        out) == 0);
-  json j = json::parse(out.str());
-  CHECK(j["train"]["tokens_per_s"].get<double>() > 0);
-  CHECK(j["decode"]["tokens_per_s"].get<double>() > 0);
-  for (const char* part : {"train", "decode"})
-    CHECK(j[part]["efficiency_vs_own_matmuls"].get<double>() > 0);
-  CHECK(j["decode"]["efficiency_vs_cached_matmuls"].get<double>() > 0);
-  std::ostringstream decode_only;
-  REQUIRE(crescent::model::BenchCommand({"--hidden", "64", "--layers", "1", "--vocab", "50",
-                                         "--batch", "2", "--new", "2", "--train", "0"},
-                                        decode_only) == 0);
-  json d = json::parse(decode_only.str());
-  CHECK_FALSE(d.contains("train"));
-  CHECK(d["decode"]["tokens_per_s"].get<double>() > 0);
-  CHECK(crescent::model::BenchCommand({"--bogus"}, out) == 2);
 }
 
 TEST_CASE("a bfloat16 checkpoint is written as BF16 and loads as float32", "[model]") {

@@ -328,35 +328,3 @@ TEST_CASE("stale segments are out of the loss, environment segments always", "[r
   s.source = SegmentSource::kEnvironment;
   CHECK_FALSE(SegmentInLoss(s, 3, 2));
 }
-
-TEST_CASE("replay stats and dump read a buffer that a job holds", "[replay]") {
-  const std::string run = TempDir("crescent-inspect");
-  ReplayBuffer buffer(Env::Posix(), run + "/replay", JournalOptions{});
-  AddSegment a;
-  a.trajectory_id = 2;
-  a.segment = {SegmentSource::kPolicy, {7, 8, 9}, {-1, -2, -3}, 0, 1};
-  a.finish = FinishReason::kBudget;
-  AddSegment b = a;
-  b.trajectory_id = 1;
-  b.finish = FinishReason::kRepeat;
-  buffer.Commit({StartGroup{1, {"p", "1+1=", {}}, 1, {1, 2}}, a, b});
-  std::ostringstream stats, dump;
-  REQUIRE(ReplayCommand({"stats", run}, stats) == 0);
-  auto j = nlohmann::json::parse(stats.str());
-  CHECK(j["groups_by_state"]["collecting"] == 1);
-  CHECK(j["trajectories_by_finish"]["unfinished"] == 1);
-  CHECK(j["trajectories_by_finish"]["repeat"] == 1);
-  CHECK(j["unfinished_response_tokens"] == 3);
-  REQUIRE(ReplayCommand({"dump", run}, dump) == 0);
-  std::istringstream lines(dump.str());
-  std::string line;
-  int n = 0;
-  while (std::getline(lines, line)) {
-    auto t = nlohmann::json::parse(line);
-    CHECK(t["segments"][0]["token_ids"] == std::vector<int>{7, 8, 9});
-    ++n;
-  }
-  CHECK(n == 2);
-  std::ostringstream usage;
-  CHECK(ReplayCommand({"stats"}, usage) == 2);
-}

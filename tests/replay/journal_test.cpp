@@ -394,14 +394,5 @@ TEST_CASE("concurrent appends are grouped and all applied in log order", "[repla
   CHECK(again.records == sm.records);
 }
 
-TEST_CASE("journal bench runs and reports", "[replay]") {
-  std::ostringstream out;
-  int rc = JournalBenchCommand({"--records", "2000", "--bytes", "128", "--fsync", "never"}, out);
-  INFO(out.str());
-  CHECK(rc == 0);
-  CHECK_THAT(out.str(), Catch::Contains("% of raw"));
-  CHECK_THAT(out.str(), Catch::Contains("recovery       : first"));
-}
-
 }  // namespace
 }  // namespace crescent::replay

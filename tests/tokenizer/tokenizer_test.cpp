@@ -88,20 +88,6 @@ TEST_CASE("character tokenizer: one id per UTF-8 character after the special tok
   CHECK_THROWS_WITH(MakeCharTokenizer("aa"), Catch::Contains("repeats"));
 }
 
-TEST_CASE("tokenize command encodes JSON strings and decodes JSON arrays", "[tokenizer]") {
-  std::string path = testing::FixturePath("llama3");
-  std::istringstream in("\"Hello, world!\"\n\"<|eot_id|>\"\n");
-  std::ostringstream out;
-  CHECK(TokenizeCommand({"--tokenizer", path}, in, out) == 0);
-  CHECK(out.str() == "[9906,11,1917,0]\n[128009]\n");
-  std::istringstream back("[9906,11,1917,0]\n");
-  std::ostringstream text;
-  CHECK(TokenizeCommand({"--tokenizer", path, "--decode"}, back, text) == 0);
-  CHECK(text.str() == "\"Hello, world!\"\n");
-  std::istringstream none;
-  CHECK_THROWS_WITH(TokenizeCommand({"--bogus"}, none, text), Catch::Contains("usage"));
-}
-
 // Hidden (run by hand): ./test_tokenizer "[bench]". Same text as
 // scripts/tokenizer-vectors/make_vectors.js times with Hugging Face's library.
 TEST_CASE("encoding throughput", "[.][bench]") {

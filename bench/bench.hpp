@@ -1,0 +1,37 @@
+// The benchmarks of `crescent bench`: each prints one JSON object of ratios
+// against a reference measured in the same run (docs/perf.md).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace crescent::bench {
+
+// `crescent bench model`: decode and training throughput of a ~30M-parameter
+// Llama at batch 32 on this process's threads, with MFU against a large square
+// matmul and efficiency against the model's own linear layers (its weights,
+// in its order, at the same shapes) timed alone.
+// Options: --hidden N --layers N --vocab N --batch N --seq N --new N (defaults
+// 512, 8, 8000, 32, 128, 32), --threads N (default 1), --train 0 / --decode 0
+// to leave a part out, --rounds N (default 3: the model and its references
+// are timed in turn, once each per round, and every figure is the median
+// over rounds of that round's ratio). Prints one JSON object. Returns 0, or
+// 2 for bad arguments.
+int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
+// `crescent bench journal [--records N] [--bytes B] [--fsync every|never|ms]
+// [--dir D]`: appends/s and MB/s against raw writes, recovery against a scan.
+int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
+// `crescent bench partial`: training tokens per second with partial rollouts
+// against waiting for every rollout to finish, with the real model on a
+// prompt set whose answers have a long tail (seven in eight short, one in
+// eight eight times longer), the same prompts, batch and maximum length, in
+// one run.
+// Options: --groups B --k K --max TOKENS --budget TOKENS --slots N
+// --groups-trained N --sft-steps N --rounds N --seed S. Prints one JSON object; returns
+// 0, or 2 for bad arguments.
+int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
+}  // namespace crescent::bench

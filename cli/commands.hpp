@@ -1,0 +1,26 @@
+// The crescent program's tool subcommands, apart from the job itself
+// (cli/launch.hpp) and the benchmarks (bench/bench.hpp).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace crescent::cli {
+
+// `crescent replay stats RUN_DIR` / `crescent replay dump RUN_DIR`: the
+// state of a run's replay buffer, read without locking or changing it.
+int ReplayCommand(const std::vector<std::string>& args, std::ostream& out);
+
+// `crescent model logits --model DIR`: reads a JSON array of token ids from
+// `in`, writes the logits at each position as one JSON array per line.
+// Returns 0; 2 for bad arguments, 1 for a bad checkpoint or input (the reason
+// goes to std::cerr).
+int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
+
+// `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
+// in, one JSON array of ids per line out (reversed with --decode). Returns 0;
+// bad arguments or input lines throw std::runtime_error naming the line.
+int TokenizeCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
+
+}  // namespace crescent::cli

@@ -1,0 +1,45 @@
+// `crescent bench model` and `crescent bench journal` at tiny sizes: they
+// run and print the figures docs/perf.md quotes.
+#include "bench/bench.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace crescent::bench {
+namespace {
+
+using nlohmann::json;
+
+TEST_CASE("the model benchmark runs on a small model and prints its figures", "[bench]") {
+  std::ostringstream out;
+  REQUIRE(ModelBenchCommand({"--hidden", "64", "--layers", "1", "--vocab", "50", "--batch", "2",
+                             "--seq", "8", "--new", "2"},
+                            out) == 0);
+  json j = json::parse(out.str());
+  CHECK(j["train"]["tokens_per_s"].get<double>() > 0);
+  CHECK(j["decode"]["tokens_per_s"].get<double>() > 0);
+  for (const char* part : {"train", "decode"})
+    CHECK(j[part]["efficiency_vs_own_matmuls"].get<double>() > 0);
+  CHECK(j["decode"]["efficiency_vs_cached_matmuls"].get<double>() > 0);
+  std::ostringstream decode_only;
+  REQUIRE(ModelBenchCommand({"--hidden", "64", "--layers", "1", "--vocab", "50", "--batch", "2",
+                             "--new", "2", "--train", "0"},
+                            decode_only) == 0);
+  json d = json::parse(decode_only.str());
+  CHECK_FALSE(d.contains("train"));
+  CHECK(d["decode"]["tokens_per_s"].get<double>() > 0);
+  CHECK(ModelBenchCommand({"--bogus"}, out) == 2);
+}
+
+TEST_CASE("journal bench runs and reports", "[bench]") {
+  std::ostringstream out;
+  int rc = JournalBenchCommand({"--records", "2000", "--bytes", "128", "--fsync", "never"}, out);
+  INFO(out.str());
+  CHECK(rc == 0);
+  CHECK_THAT(out.str(), Catch::Contains("% of raw"));
+  CHECK_THAT(out.str(), Catch::Contains("recovery       : first"));
+}
+
+}  // namespace
+}  // namespace crescent::bench
