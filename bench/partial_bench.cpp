@@ -1,6 +1,6 @@
 #include <algorithm>
 #include <chrono>
-#include <deque>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -12,6 +12,8 @@
 #include "common/model/policy.hpp"
 #include "common/mpi/mpi_session.hpp"
 #include "common/util/log.hpp"
+#include "master/scheduling.hpp"
+#include "replay/buffer.hpp"
 #include "trainer/policy_update.hpp"
 
 namespace crescent::bench {
@@ -105,23 +107,6 @@ void WarmStart(model::Policy& policy, const Options& o) {
   }
 }
 
-struct Trajectory {
-  size_t prompt = 0;
-  std::vector<int64_t> tokens;
-  std::vector<float> logprobs;
-  bool finished = false;
-};
-
-struct Group {
-  size_t prompt = 0;
-  std::vector<Trajectory> samples;
-  bool complete() const {
-    for (const auto& t : samples)
-      if (!t.finished) return false;
-    return true;
-  }
-};
-
 struct ModeResult {
   double seconds = 0, generate_s = 0, train_s = 0, sync_s = 0;
   int64_t iterations = 0, groups_trained = 0, groups_counted = 0, tokens_trained = 0,
@@ -130,7 +115,9 @@ struct ModeResult {
 };
 
 // Two copies of the policy, as a job has: the trainer's, and the rollout
-// worker's, which takes the trainer's weights after every step.
+// worker's, which takes the trainer's weights after every step. The groups
+// live in a replay buffer's state, scheduled by the master's own rules
+// (master/scheduling.hpp): what starts, what continues, what a step trains.
 class Bench {
  public:
   Bench(const Options& o, model::Policy& trainer, model::Llama rollout,
@@ -146,43 +133,42 @@ class Bench {
   // trainer.overlap does; the rollout copy takes the weights after both.
   ModeResult Run(int64_t budget, bool overlap, int64_t groups) {
     ModeResult r;
-    std::deque<Group> in_flight;
+    replay::BufferState state;
+    config::RolloutSection rollout;
+    rollout.max_response_tokens = o_.max_tokens;
+    rollout.budget = budget;
     size_t next_prompt = 0;
-    uint64_t seed = o_.seed * 1000003;
     int64_t counted = 0;
+    proto::PolicyVersion version = 0;
     const auto t0 = Clock::now();
     const size_t b = static_cast<size_t>(o_.groups);
     while (counted < groups) {
-      ++r.iterations;
-      // New groups keep B coming (as the master does); ready ones that no
-      // step of this iteration takes count toward the B.
-      size_t ready = 0;
-      for (const auto& g : in_flight) ready += g.complete();
-      const size_t left = overlap ? ready - std::min(ready, b) : ready;
-      for (size_t n = std::min(left, b); n < b; ++n) {
-        Group g;
-        g.prompt = next_prompt++ % prompts_.size();
-        g.samples.assign(o_.k, Trajectory{g.prompt, {}, {}, false});
-        in_flight.push_back(std::move(g));
-      }
-      std::vector<proto::TrainGroup> batch;
-      if (overlap) batch = TakeBatch(in_flight, groups, counted, r);
+      const int64_t iteration = ++r.iterations;
+      // New groups keep B coming, as the master starts them.
+      uint64_t next_id = state.next_trajectory_id();
+      std::vector<proto::Prompt> drawn;
+      for (size_t n = master::GroupsToStart(state, b, overlap, 0); n > 0; --n)
+        drawn.push_back({std::to_string(next_prompt++ % prompts_.size()), "", {}});
+      for (const auto& change : master::StartGroups(state, drawn, o_.k, iteration, next_id))
+        state.ApplyChange(change);
+      master::TrainBatch batch;
+      if (overlap) batch = TakeBatch(state, version, groups, counted, r);
       // Generate every unfinished trajectory, continued from its tokens.
+      std::vector<proto::GenerationTask> tasks =
+          master::TasksToGenerate(state, rollout, static_cast<int64_t>(o_.seed));
       std::vector<model::GenerationRequest> requests;
-      std::vector<Trajectory*> owners;
-      for (auto& g : in_flight) {
-        for (auto& t : g.samples) {
-          if (t.finished) continue;
-          model::GenerationRequest q;
-          q.prompt = prompts_[t.prompt].tokens;
-          q.prompt.insert(q.prompt.end(), t.tokens.begin(), t.tokens.end());
-          q.max_new_tokens = static_cast<int32_t>(o_.max_tokens - t.tokens.size());
-          q.budget = static_cast<int32_t>(budget);
-          q.seed = seed++;
-          q.stop_tokens = {tok::CharTokenizer::kEos};
-          requests.push_back(std::move(q));
-          owners.push_back(&t);
-        }
+      std::vector<size_t> prompt_of;
+      for (const auto& task : tasks) {
+        const size_t p = std::stoul(task.prompt.id);
+        model::GenerationRequest q;
+        q.prompt = prompts_[p].tokens;
+        q.prompt.insert(q.prompt.end(), task.prefix.begin(), task.prefix.end());
+        q.max_new_tokens = task.max_response_tokens - static_cast<int32_t>(task.prefix.size());
+        q.budget = task.budget;
+        q.seed = task.sampling.seed;
+        q.stop_tokens = {tok::CharTokenizer::kEos};
+        requests.push_back(std::move(q));
+        prompt_of.push_back(p);
       }
       std::vector<model::GenerationResult> results;
       auto generate = [&] {
@@ -199,14 +185,34 @@ class Bench {
       } else {
         generate();
       }
+      if (trained) Commit(state, batch, iteration, ++version);
       for (size_t i = 0; i < results.size(); ++i) {
-        Trajectory& t = *owners[i];
-        t.tokens.insert(t.tokens.end(), results[i].tokens.begin(), results[i].tokens.end());
-        t.logprobs.insert(t.logprobs.end(), results[i].logprobs.begin(), results[i].logprobs.end());
-        t.finished = results[i].finish != model::Finish::kBudget;
+        replay::AddSegment add;
+        add.trajectory_id = tasks[i].trajectory_id;
+        add.prompt_tokens.assign(requests[i].prompt.begin(),
+                                 requests[i].prompt.end() - tasks[i].prefix.size());
+        add.segment.tokens.assign(results[i].tokens.begin(), results[i].tokens.end());
+        add.segment.logprobs = results[i].logprobs;
+        add.segment.policy_version = version;
+        add.segment.iteration = iteration;
+        // Only finished or not matters here (nothing is masked by its reason).
+        add.finish = results[i].finish == model::Finish::kBudget ? proto::FinishReason::kBudget
+                                                                 : proto::FinishReason::kStop;
+        state.ApplyChange(add);
         r.tokens_generated += static_cast<int64_t>(results[i].tokens.size());
+        const replay::Trajectory& t = state.trajectories().at(add.trajectory_id);
+        if (!t.finished()) continue;
+        std::vector<int64_t> response;
+        for (const auto& s : t.segments)
+          response.insert(response.end(), s.tokens.begin(), s.tokens.end());
+        const bool right = response == prompts_[prompt_of[i]].answer;
+        state.ApplyChange(replay::ScoreTrajectory{t.id, right ? 1.0 : 0.0, right});
       }
-      if (!overlap) trained = Train(TakeBatch(in_flight, groups, counted, r), r);
+      if (!overlap) {
+        batch = TakeBatch(state, version, groups, counted, r);
+        trained = Train(batch, r);
+        if (trained) Commit(state, batch, iteration, ++version);
+      }
       if (trained) {
         auto tw = Clock::now();
         torch::NoGradGuard no_grad;
@@ -222,38 +228,34 @@ class Bench {
   }
 
  private:
-  // The oldest complete groups, at most B, leave `in_flight`; the first
-  // `groups` prompts' are counted.
-  std::vector<proto::TrainGroup> TakeBatch(std::deque<Group>& in_flight, int64_t groups,
-                                           int64_t& counted, ModeResult& r) {
-    std::vector<proto::TrainGroup> batch;
-    for (auto it = in_flight.begin();
-         it != in_flight.end() && static_cast<int64_t>(batch.size()) < o_.groups;) {
-      if (!it->complete()) {
-        ++it;
-        continue;
+  // The step's groups, as the master picks them (the oldest complete ones,
+  // at most B), every token in the loss; the first `groups` prompts' count.
+  master::TrainBatch TakeBatch(const replay::BufferState& state, proto::PolicyVersion version,
+                               int64_t groups, int64_t& counted, ModeResult& r) {
+    master::AssemblyOptions options;
+    options.policy_version = version;
+    options.max_staleness = std::numeric_limits<int32_t>::max();
+    master::TrainBatch batch = master::PickBatch(state, static_cast<size_t>(o_.groups), options);
+    for (size_t i = 0; i < batch.ids.size(); ++i) {
+      const proto::Prompt& prompt = state.groups().at(batch.ids[i]).prompt;
+      if (std::stoul(prompt.id) >= static_cast<size_t>(groups)) continue;
+      ++counted;
+      for (const auto& s : batch.groups[i].samples) {
+        r.tokens_trained += static_cast<int64_t>(s.response_tokens.size());
+        r.lengths.push_back(static_cast<int64_t>(s.response_tokens.size()));
       }
-      proto::TrainGroup group;
-      const bool count = it->prompt < static_cast<size_t>(groups);
-      counted += count;
-      for (const auto& t : it->samples) {
-        proto::TrainSample s;
-        s.prompt_tokens.assign(prompts_[t.prompt].tokens.begin(), prompts_[t.prompt].tokens.end());
-        s.response_tokens.assign(t.tokens.begin(), t.tokens.end());
-        s.behaviour_logprobs = t.logprobs;
-        s.loss_mask.assign(t.tokens.size(), 1);
-        s.reward = t.tokens == prompts_[t.prompt].answer ? 1.0 : 0.0;
-        if (count) {
-          r.tokens_trained += static_cast<int64_t>(t.tokens.size());
-          r.lengths.push_back(static_cast<int64_t>(t.tokens.size()));
-        }
-        group.samples.push_back(std::move(s));
-      }
-      batch.push_back(std::move(group));
-      it = in_flight.erase(it);
     }
     return batch;
   }
+
+  // The trained groups leave the buffer's state, as a checkpoint retires them.
+  static void Commit(replay::BufferState& state, const master::TrainBatch& batch, int64_t iteration,
+                     proto::PolicyVersion version) {
+    state.ApplyChange(replay::TrainGroups{batch.ids, iteration, version});
+    state.ApplyChange(replay::CommitTraining{version});
+  }
+
+  bool Train(const master::TrainBatch& batch, ModeResult& r) { return Train(batch.groups, r); }
 
   bool Train(const std::vector<proto::TrainGroup>& batch, ModeResult& r) {
     if (batch.empty()) return false;

@@ -5,39 +5,38 @@
 
 #include "common/util/log.hpp"
 #include "reward/reward_function.hpp"
+#include "reward/reward_service.hpp"
 
 namespace crescent::reward {
+namespace {
 
-int RunRewardWorker(const net::JobContext& job) {
-  const RewardOptions options = RewardOptionsOf(job.config.reward);
-  std::vector<std::unique_ptr<RewardFunction>> functions;
-  for (const auto& name : job.config.reward.functions) {
-    try {
-      functions.push_back(MakeRewardFunction(name, options));
-    } catch (const std::exception& e) {
-      throw std::runtime_error(
-          StrCat("reward.functions: ", e.what(), " (", job.config.Where("reward.functions"), ")"));
+// The configured reward functions of one rank; a sample's reward is their sum.
+class RewardWorker : public RewardService {
+ public:
+  explicit RewardWorker(const net::JobContext& job) : options_(RewardOptionsOf(job.config.reward)) {
+    for (const auto& name : job.config.reward.functions) {
+      try {
+        functions_.push_back(MakeRewardFunction(name, options_));
+      } catch (const std::exception& e) {
+        throw std::runtime_error(StrCat("reward.functions: ", e.what(), " (",
+                                        job.config.Where("reward.functions"), ")"));
+      }
     }
   }
-  return net::ServeWorker(job, [&](const proto::Message& m) -> std::optional<proto::Message> {
-    auto* request = std::get_if<proto::ScoreRequest>(&m);
-    if (!request) {
-      LogWarn("unexpected ", proto::MessageName(m), ": ignored");
-      return std::nullopt;
-    }
+
+  proto::ScoreResult Score(const proto::ScoreRequest& request) override {
     auto t0 = std::chrono::steady_clock::now();
     proto::ScoreResult result;
-    result.request_id = request->request_id;
-    for (const auto& item : request->items) {
+    for (const auto& item : request.items) {
       proto::Score score;
       score.trajectory_id = item.trajectory_id;
       score.correct = true;
-      for (const auto& f : functions) {
+      for (const auto& f : functions_) {
         Outcome o;
         try {
           o = f->Score(item.prompt.text, item.response, item.prompt.metadata);
         } catch (const std::exception& e) {
-          o = {options.failure_reward, false, e.what()};
+          o = {options_.failure_reward, false, e.what()};
         }
         score.reward += o.reward;
         score.correct = score.correct && o.correct;
@@ -47,7 +46,18 @@ int RunRewardWorker(const net::JobContext& job) {
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
-  });
+  }
+
+ private:
+  RewardOptions options_;
+  std::vector<std::unique_ptr<RewardFunction>> functions_;
+};
+
+}  // namespace
+
+int RunRewardWorker(const net::JobContext& job) {
+  RewardWorker worker(job);
+  return net::Serve(job, worker);
 }
 
 }  // namespace crescent::reward

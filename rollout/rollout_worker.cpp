@@ -7,6 +7,7 @@
 #include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
 #include "common/weights/weight_sync.hpp"
+#include "rollout/rollout_service.hpp"
 
 namespace crescent::rollout {
 namespace {
@@ -27,25 +28,28 @@ proto::FinishReason ToFinishReason(model::Finish f) {
 
 std::vector<int32_t> To32(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
 
-}  // namespace
+// The rollout worker of one rank: a copy of the policy, taking new weights
+// from the first trainer between generation batches.
+class RolloutWorker : public RolloutService {
+ public:
+  RolloutWorker(const net::JobContext& job, MPI_Comm weights_comm)
+      : job_(job), start_(run::StartingPolicy(job.config)), policy_(model::LoadPolicy(start_.dir)) {
+    policy_.model->eval();
+    weights_ = weights::MakeMpiWeightSync(weights_comm, 0);
+    params_ = policy_.model->parameters();
+    version_ = start_.policy_version;
+  }
 
-int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
-  model::SetComputeThreads(static_cast<int>(job.config.threads.rollout));
-  const run::Checkpoint start = run::StartingPolicy(job.config);
-  model::Policy policy = model::LoadPolicy(start.dir);
-  policy.model->eval();
-  auto weights = weights::MakeMpiWeightSync(weights_comm, 0);
-  const std::vector<torch::Tensor> params = policy.model->parameters();
-  proto::PolicyVersion version = start.policy_version;
-  auto detokenize = [&](const std::vector<int64_t>& ids) { return policy.tokenizer.Decode(ids); };
-
-  auto generate = [&](const proto::GenerateRequest& request) {
+  proto::GenerateResult Generate(const proto::GenerateRequest& request) override {
     auto t0 = std::chrono::steady_clock::now();
+    auto detokenize = [&](const std::vector<int64_t>& ids) {
+      return policy_.tokenizer.Decode(ids);
+    };
     std::vector<model::GenerationRequest> batch;
     std::vector<std::vector<int64_t>> prompt_tokens;
     for (const auto& task : request.tasks) {
       std::vector<int64_t> prompt = {tok::CharTokenizer::kBos};
-      for (int64_t id : policy.tokenizer.Encode(task.prompt.text)) prompt.push_back(id);
+      for (int64_t id : policy_.tokenizer.Encode(task.prompt.text)) prompt.push_back(id);
       prompt_tokens.push_back(prompt);
       model::GenerationRequest g;
       g.prompt = prompt;
@@ -64,10 +68,9 @@ int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
       batch.push_back(std::move(g));
     }
     std::vector<model::GenerationResult> results =
-        model::Generate(policy.model, batch, job.config.rollout.batch_slots);
+        model::Generate(policy_.model, batch, job_.config.rollout.batch_slots);
     proto::GenerateResult out;
-    out.request_id = request.request_id;
-    out.policy_version = version;
+    out.policy_version = version_;
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& task = request.tasks[i];
       proto::Sample s;
@@ -77,32 +80,43 @@ int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
       s.logprobs = results[i].logprobs;
       std::vector<int64_t> response(task.prefix.begin(), task.prefix.end());
       response.insert(response.end(), results[i].tokens.begin(), results[i].tokens.end());
-      s.text = policy.tokenizer.Decode(response);
+      s.text = policy_.tokenizer.Decode(response);
       s.finish_reason = ToFinishReason(results[i].finish);
-      s.policy_version = version;
+      s.policy_version = version_;
       out.samples.push_back(std::move(s));
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
-  };
+  }
 
-  return net::ServeWorker(job, [&](const proto::Message& m) -> std::optional<proto::Message> {
-    if (auto* request = std::get_if<proto::GenerateRequest>(&m)) return generate(*request);
-    if (auto* sync = std::get_if<proto::SyncWeights>(&m)) {
-      auto t0 = std::chrono::steady_clock::now();
-      proto::WeightsSynced reply;
-      reply.policy_version = weights->Broadcast(params, sync->policy_version);
-      if (reply.policy_version != sync->policy_version) {
-        reply.error = StrCat("received weights of version ", reply.policy_version, ", expected ",
-                             sync->policy_version);
-      }
-      version = reply.policy_version;
-      reply.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      return reply;
+  proto::WeightsSynced SyncWeights(const proto::SyncWeights& request) override {
+    auto t0 = std::chrono::steady_clock::now();
+    proto::WeightsSynced reply;
+    reply.policy_version = weights_->Broadcast(params_, request.policy_version);
+    if (reply.policy_version != request.policy_version) {
+      reply.error = StrCat("received weights of version ", reply.policy_version, ", expected ",
+                           request.policy_version);
     }
-    LogWarn("unexpected ", proto::MessageName(m), ": ignored");
-    return std::nullopt;
-  });
+    version_ = reply.policy_version;
+    reply.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return reply;
+  }
+
+ private:
+  const net::JobContext& job_;
+  const run::Checkpoint start_;
+  model::Policy policy_;
+  std::unique_ptr<weights::WeightSync> weights_;
+  std::vector<torch::Tensor> params_;
+  proto::PolicyVersion version_ = 0;
+};
+
+}  // namespace
+
+int RunRolloutWorker(const net::JobContext& job, MPI_Comm weights_comm) {
+  model::SetComputeThreads(static_cast<int>(job.config.threads.rollout));
+  RolloutWorker worker(job, weights_comm);
+  return net::Serve(job, worker);
 }
 
 }  // namespace crescent::rollout

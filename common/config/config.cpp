@@ -413,6 +413,10 @@ void ClusterSection::Visit(V& v) {
   v.Field("worker_lost_after_s", worker_lost_after_s,
           "Seconds of silence after which the master gives a worker up and stops the job.",
           Positive());
+  v.Field("request_timeout_s", request_timeout_s,
+          "Seconds the master waits for the reply to one request (generate, score, train, "
+          "weight sync, checkpoint) before it names the worker and stops the job.",
+          Positive());
   v.Field("max_message_mb", max_message_mb, "Largest message accepted on a socket, in MiB.",
           AtLeast(1));
   v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.", NonEmpty());

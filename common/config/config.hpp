@@ -40,6 +40,7 @@ struct ClusterSection {
   double heartbeat_timeout_s = 10.0;
   double startup_timeout_s = 120.0;
   double worker_lost_after_s = 300.0;
+  double request_timeout_s = 3600.0;
   int64_t max_message_mb = 64;
   std::string mpirun = "mpirun";
   std::vector<std::string> mpirun_args = {};

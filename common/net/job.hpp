@@ -1,9 +1,7 @@
-// What every rank of a running job knows about the job, and the loop a worker
-// rank runs: connect to the master, say hello, answer requests until told to
-// shut down (or until the master falls silent).
+// What every rank of a running job knows about the job, and its stop signals.
+// A worker rank's loop is Serve() (serve.hpp).
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,14 +24,6 @@ struct JobContext {
   std::string Describe(int rank) const;
   LinkOptions link_options() const;
 };
-
-// Answers one request; returns the reply to send, if any. An exception ends the
-// worker: it is reported to the master as a WorkerError first.
-using RequestHandler = std::function<std::optional<proto::Message>(const proto::Message&)>;
-
-// Serves requests until Shutdown; returns the process exit code (0 on Shutdown).
-// A stop signal (below) does not end a worker: the master decides when it ends.
-int ServeWorker(const JobContext& job, const RequestHandler& handle);
 
 // Stop signals of a rank: SIGTERM and SIGINT (a scheduler's preemption notice)
 // and SIGUSR1 (what `crescent run` sends mpirun, which forwards it to every

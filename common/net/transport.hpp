@@ -35,8 +35,24 @@ struct Incoming {
   proto::Message message;
 };
 
+// What the master needs of its connection to the workers (MasterSocket over
+// ZeroMQ; an in-process fake in the master's tests).
+class MasterTransport {
+ public:
+  virtual ~MasterTransport() = default;
+  // The endpoint workers connect to.
+  virtual const std::string& endpoint() const = 0;
+  virtual void Send(const std::string& peer, const proto::Message& message) = 0;
+  // Waits up to `timeout` for a message (heartbeats are handled underneath).
+  virtual std::optional<Incoming> Receive(std::chrono::milliseconds timeout) = 0;
+  // Seconds since `peer` was last heard from (any message counts).
+  virtual double SilenceSeconds(const std::string& peer) const = 0;
+  // Sends a heartbeat to each peer in `peers` whose interval is due.
+  virtual void HeartbeatPeers(const std::vector<std::string>& peers) = 0;
+};
+
 // The master's socket. Not thread-safe: one thread owns it.
-class MasterSocket {
+class MasterSocket : public MasterTransport {
  public:
   // Binds tcp://address:port (port 0: chosen by the OS).
   MasterSocket(const std::string& address, int port, const LinkOptions& options);
@@ -45,17 +61,15 @@ class MasterSocket {
   MasterSocket& operator=(const MasterSocket&) = delete;
 
   // The endpoint workers connect to, e.g. "tcp://10.77.0.11:41234".
-  const std::string& endpoint() const;
+  const std::string& endpoint() const override;
 
-  void Send(const std::string& peer, const proto::Message& message);
+  void Send(const std::string& peer, const proto::Message& message) override;
   // Waits up to `timeout` for a message. Heartbeats are answered and counted,
   // never returned; bad frames are logged and dropped.
-  std::optional<Incoming> Receive(std::chrono::milliseconds timeout);
+  std::optional<Incoming> Receive(std::chrono::milliseconds timeout) override;
 
-  // Seconds since `peer` was last heard from (any message counts).
-  double SilenceSeconds(const std::string& peer) const;
-  // Sends a heartbeat to each peer in `peers` whose interval is due.
-  void HeartbeatPeers(const std::vector<std::string>& peers);
+  double SilenceSeconds(const std::string& peer) const override;
+  void HeartbeatPeers(const std::vector<std::string>& peers) override;
   // Frames dropped so far, for tests and diagnostics.
   uint64_t dropped_frames() const;
 

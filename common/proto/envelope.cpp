@@ -52,11 +52,64 @@ const char* FinishReasonName(FinishReason reason) {
 
 const char* MessageName(const Message& message) {
   static const char* const kNames[] = {
-      "Hello",          "Heartbeat",     "Shutdown",       "WorkerError",    "GenerateRequest",
-      "GenerateResult", "ScoreRequest",  "ScoreResult",    "TrainRequest",   "TrainResult",
-      "SyncWeights",    "WeightsSynced", "SaveCheckpoint", "CheckpointSaved"};
+      "Hello",          "Heartbeat",     "Shutdown",       "WorkerError",     "GenerateRequest",
+      "GenerateResult", "ScoreRequest",  "ScoreResult",    "TrainRequest",    "TrainResult",
+      "SyncWeights",    "WeightsSynced", "SaveCheckpoint", "CheckpointSaved", "ErrorReply"};
   static_assert(sizeof kNames / sizeof kNames[0] == std::variant_size_v<Message>);
   return kNames[message.index()];
+}
+
+namespace {
+template <class T, class = void>
+struct HasRequestId : std::false_type {};
+template <class T>
+struct HasRequestId<T, std::void_t<decltype(T::request_id)>> : std::true_type {};
+template <class T, class = void>
+struct HasError : std::false_type {};
+template <class T>
+struct HasError<T, std::void_t<decltype(T::error)>> : std::true_type {};
+template <class T, class = void>
+struct IsRequest : std::false_type {};
+template <class T>
+struct IsRequest<T, std::void_t<typename T::Reply>> : std::true_type {};
+}  // namespace
+
+uint64_t RequestIdOf(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> uint64_t {
+        if constexpr (HasRequestId<std::decay_t<decltype(m)>>::value) return m.request_id;
+        return 0;
+      },
+      message);
+}
+
+void SetRequestId(Message& message, uint64_t id) {
+  std::visit(
+      [id](auto& m) {
+        if constexpr (HasRequestId<std::decay_t<decltype(m)>>::value) m.request_id = id;
+      },
+      message);
+}
+
+std::string ErrorOf(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> std::string {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (HasError<T>::value) return m.error;
+        if constexpr (std::is_same_v<T, WorkerError>) return m.what;
+        return {};
+      },
+      message);
+}
+
+std::optional<size_t> ReplyIndexOf(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<size_t> {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (IsRequest<T>::value) return Message(typename T::Reply{}).index();
+        return std::nullopt;
+      },
+      message);
 }
 
 std::string Encode(const Message& message) {

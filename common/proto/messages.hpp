@@ -4,6 +4,14 @@
 // types at the end, bump kProtocolVersion when a struct's layout changes) and a
 // Cereal serialize(). Frames are: magic "CRSC", protocol version, type,
 // payload length, payload (see envelope.hpp).
+//
+// A request names its reply type (`using Reply = ...`). Requests and replies
+// carry a request_id: the master numbers its requests, a worker copies the id
+// into the reply, and the master matches replies by it. A reply's `error`
+// says why the request failed (that request only); a worker answers a request
+// it does not serve with an ErrorReply. Which role serves which requests:
+// rollout/rollout_service.hpp, reward/reward_service.hpp,
+// trainer/trainer_service.hpp.
 #pragma once
 
 #include <cereal/types/map.hpp>
@@ -11,6 +19,7 @@
 #include <cereal/types/vector.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -26,7 +35,7 @@ void serialize(A& a, Prompt& p) {
 
 namespace crescent::proto {
 
-inline constexpr uint16_t kProtocolVersion = 2;
+inline constexpr uint16_t kProtocolVersion = 3;
 
 // A policy version names one set of weights forever; versions are never reused.
 using PolicyVersion = int64_t;
@@ -36,6 +45,7 @@ enum class MessageType : uint16_t {
   kHeartbeat = 2,
   kShutdown = 3,
   kWorkerError = 4,
+  kErrorReply = 5,
   kGenerateRequest = 10,
   kGenerateResult = 11,
   kScoreRequest = 12,
@@ -93,6 +103,18 @@ struct WorkerError {
   }
 };
 
+// Worker -> master: the reply to a request this worker does not serve (a
+// message its role has no method for). `error` names the role, rank and host.
+struct ErrorReply {
+  static constexpr MessageType kType = MessageType::kErrorReply;
+  uint64_t request_id = 0;
+  std::string error;
+  template <class A>
+  void serialize(A& a) {
+    a(request_id, error);
+  }
+};
+
 // ---- rollout ----------------------------------------------------------------
 
 // A prompt as drawn by the master (common/task/prompt.hpp). `metadata`
@@ -131,8 +153,10 @@ struct GenerationTask {
   }
 };
 
+struct GenerateResult;
 struct GenerateRequest {
   static constexpr MessageType kType = MessageType::kGenerateRequest;
+  using Reply = GenerateResult;
   uint64_t request_id = 0;
   std::vector<GenerationTask> tasks;
   template <class A>
@@ -180,8 +204,10 @@ struct ScoreItem {
   }
 };
 
+struct ScoreResult;
 struct ScoreRequest {
   static constexpr MessageType kType = MessageType::kScoreRequest;
+  using Reply = ScoreResult;
   uint64_t request_id = 0;
   std::vector<ScoreItem> items;
   template <class A>
@@ -238,8 +264,10 @@ struct TrainGroup {
   }
 };
 
+struct TrainResult;
 struct TrainRequest {
   static constexpr MessageType kType = MessageType::kTrainRequest;
+  using Reply = TrainResult;
   uint64_t request_id = 0;
   int64_t iteration = 0;
   PolicyVersion new_policy_version = 0;  // the version the updated weights will carry
@@ -266,54 +294,73 @@ struct TrainResult {
 
 // Master -> trainers and rollout workers: enter the weight broadcast for
 // `policy_version` now (every party receives this before any enters it).
+struct WeightsSynced;
 struct SyncWeights {
   static constexpr MessageType kType = MessageType::kSyncWeights;
+  using Reply = WeightsSynced;
+  uint64_t request_id = 0;
   PolicyVersion policy_version = 0;
   template <class A>
   void serialize(A& a) {
-    a(policy_version);
+    a(request_id, policy_version);
   }
 };
 
 struct WeightsSynced {
   static constexpr MessageType kType = MessageType::kWeightsSynced;
+  uint64_t request_id = 0;
   PolicyVersion policy_version = 0;
   double seconds = 0;
   std::string error;
   template <class A>
   void serialize(A& a) {
-    a(policy_version, seconds, error);
+    a(request_id, policy_version, seconds, error);
   }
 };
 
 // Master -> trainers: save the current weights as the run's checkpoint of
 // `policy_version` (trainer 0 writes it; every trainer replies).
+struct CheckpointSaved;
 struct SaveCheckpoint {
   static constexpr MessageType kType = MessageType::kSaveCheckpoint;
+  using Reply = CheckpointSaved;
+  uint64_t request_id = 0;
   int64_t iteration = 0;
   PolicyVersion policy_version = 0;
   template <class A>
   void serialize(A& a) {
-    a(iteration, policy_version);
+    a(request_id, iteration, policy_version);
   }
 };
 
 struct CheckpointSaved {
   static constexpr MessageType kType = MessageType::kCheckpointSaved;
+  uint64_t request_id = 0;
   PolicyVersion policy_version = 0;
   std::string dir;  // empty from trainers other than trainer 0
   double seconds = 0;
   std::string error;
   template <class A>
   void serialize(A& a) {
-    a(policy_version, dir, seconds, error);
+    a(request_id, policy_version, dir, seconds, error);
   }
 };
 
-using Message = std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest,
-                             GenerateResult, ScoreRequest, ScoreResult, TrainRequest, TrainResult,
-                             SyncWeights, WeightsSynced, SaveCheckpoint, CheckpointSaved>;
+using Message =
+    std::variant<Hello, Heartbeat, Shutdown, WorkerError, GenerateRequest, GenerateResult,
+                 ScoreRequest, ScoreResult, TrainRequest, TrainResult, SyncWeights, WeightsSynced,
+                 SaveCheckpoint, CheckpointSaved, ErrorReply>;
 
 const char* MessageName(const Message& message);
+
+// The request id a request or reply carries; 0 for a message without one.
+uint64_t RequestIdOf(const Message& message);
+// Sets the request id of a message that carries one.
+void SetRequestId(Message& message, uint64_t id);
+// The error a reply carries; empty for none, or for a message without one.
+std::string ErrorOf(const Message& message);
+// For a request: the variant index of the reply it calls for; for any other
+// message, nothing.
+std::optional<size_t> ReplyIndexOf(const Message& message);
 
 }  // namespace crescent::proto

@@ -131,14 +131,14 @@ TEST_CASE("garbage sent to a live master is dropped and the job goes on", "[laun
     raw.connect(endpoint);
     std::string good = crescent::proto::Encode(crescent::proto::Heartbeat{1});
     std::string wrong_version = good;
-    wrong_version[4] = 3;
+    wrong_version[4] = 9;
     for (const std::string& frame :
          {std::string("garbage"), good.substr(0, good.size() - 1), wrong_version}) {
       raw.send(zmq::buffer(frame), zmq::send_flags::none);
     }
   }
   INFO(job.Output());
-  CHECK(job.WaitForOutput("dropped a frame from peer \"intruder\": protocol version 3", 30s));
+  CHECK(job.WaitForOutput("dropped a frame from peer \"intruder\": protocol version 9", 30s));
   CHECK(job.Output().find("dropped a frame from peer \"intruder\": frame of 7 bytes") !=
         std::string::npos);
   CHECK(job.Wait(300s) == 0);

@@ -47,10 +47,11 @@ TEST_CASE("every message type round-trips", "[proto]") {
       TrainRequest{
           3, 2, 6, 1, {TrainGroup{"p", {TrainSample{7, {1}, {2, 3}, {-1, -2}, {1, 0}, 0.5}}}}},
       TrainResult{3, 6, {{"loss", 0.25}}, 2.0, ""},
-      SyncWeights{6},
-      WeightsSynced{6, 0.2, ""},
-      SaveCheckpoint{12, 6},
-      CheckpointSaved{6, "runs/x/checkpoints/v00000006", 0.3, ""},
+      SyncWeights{4, 6},
+      WeightsSynced{4, 6, 0.2, ""},
+      SaveCheckpoint{5, 12, 6},
+      CheckpointSaved{5, 6, "runs/x/checkpoints/v00000006", 0.3, ""},
+      ErrorReply{8, "reward service rank 3 on host node2 does not serve GenerateRequest"},
   };
   REQUIRE(messages.size() == std::variant_size_v<Message>);
   for (const auto& m : messages) {
@@ -61,6 +62,22 @@ TEST_CASE("every message type round-trips", "[proto]") {
     CHECK(d.message->index() == m.index());
     CHECK(Encode(*d.message) == frame);
   }
+}
+
+TEST_CASE("requests name their reply; ids and errors are read off any message", "[proto]") {
+  CHECK(ReplyIndexOf(SampleRequest()) == Message(GenerateResult{}).index());
+  CHECK(ReplyIndexOf(ScoreRequest{}) == Message(ScoreResult{}).index());
+  CHECK(ReplyIndexOf(TrainRequest{}) == Message(TrainResult{}).index());
+  CHECK(ReplyIndexOf(SyncWeights{}) == Message(WeightsSynced{}).index());
+  CHECK(ReplyIndexOf(SaveCheckpoint{}) == Message(CheckpointSaved{}).index());
+  CHECK(!ReplyIndexOf(GenerateResult{}));
+  CHECK(!ReplyIndexOf(Heartbeat{}));
+  CHECK(RequestIdOf(SyncWeights{4, 6}) == 4);
+  CHECK(RequestIdOf(CheckpointSaved{5, 6, "", 0, ""}) == 5);
+  CHECK(RequestIdOf(Heartbeat{77}) == 0);
+  CHECK(ErrorOf(ScoreResult{9, {}, 0.1, "no reward"}) == "no reward");
+  CHECK(ErrorOf(ErrorReply{8, "not served"}) == "not served");
+  CHECK(ErrorOf(Hello{}).empty());
 }
 
 TEST_CASE("metadata reaches the far side untouched", "[proto]") {
@@ -85,7 +102,7 @@ TEST_CASE("bad frames are rejected with a reason", "[proto]") {
   SECTION("wrong version") {
     frame[4] = 9;
     CHECK(Decode(frame.data(), frame.size(), kLimit).error ==
-          "protocol version 9, this program speaks 2");
+          "protocol version 9, this program speaks 3");
   }
   SECTION("unknown type") {
     frame[6] = 99;

@@ -1,0 +1,39 @@
+#include "master/evaluation.hpp"
+
+#include <chrono>
+
+#include "common/util/log.hpp"
+#include "master/scheduling.hpp"
+
+namespace crescent::master {
+
+Evaluation::Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics)
+    : config_(config), workers_(workers), metrics_(metrics) {}
+
+double Evaluation::Run(const std::vector<proto::Prompt>& heldout, const std::string& when,
+                       proto::PolicyVersion version) {
+  if (heldout.empty()) return -1;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<proto::GenerationTask> tasks;
+  std::map<uint64_t, const proto::Prompt*> prompts;
+  for (const auto& prompt : heldout) {
+    proto::GenerationTask task = NewTask(config_.rollout, next_id_++, prompt);
+    task.budget = 0;
+    task.sampling = {};
+    task.sampling.temperature = 0;  // greedy
+    prompts[task.trajectory_id] = &prompt;
+    tasks.push_back(std::move(task));
+  }
+  std::vector<proto::ScoreItem> items;
+  for (const auto& s : workers_.Generate(std::move(tasks), version))
+    items.push_back({s.trajectory_id, *prompts.at(s.trajectory_id), s.text});
+  double correct = 0;
+  for (const auto& [id, score] : workers_.Score(items)) correct += score.correct;
+  const double accuracy = correct / heldout.size();
+  metrics_.Eval(when, version, accuracy, heldout.size());
+  LogInfo("eval ", when, ": held-out accuracy ", accuracy, " (", heldout.size(), " problems, ",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s)");
+  return accuracy;
+}
+
+}  // namespace crescent::master
