@@ -263,9 +263,8 @@ TEST_CASE("whole RL iterations against fake services, in-process", "[master]") {
       }
       CHECK(rollout.version == steps);
       CHECK(trainer.version == steps);
-      CHECK(trainer.checkpoints ==
-            (overlap ? std::vector<proto::PolicyVersion>{1, 2}
-                     : std::vector<proto::PolicyVersion>{1, 2, 3}));
+      CHECK(trainer.checkpoints == (overlap ? std::vector<proto::PolicyVersion>{1, 2}
+                                            : std::vector<proto::PolicyVersion>{1, 2, 3}));
       CHECK(transport.shutdowns.size() == 3);
       CHECK(feed.reports > 0);
 
