@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -302,17 +303,24 @@ bool SegmentInLoss(const Segment& segment, PolicyVersion from, int64_t max_stale
 // RUN_DIR/ledger.jsonl: one JSON line per trajectory that left the buffer,
 // trained or dropped. Appends the buffer's pending entries (skipping any that
 // a crash left written but not acknowledged), fsyncs, and acknowledges them
-// in the buffer.
+// in the buffer. Every line is whole: the first Flush cuts a line a crash
+// left torn (it is written again, as it was never acknowledged).
 class Ledger {
  public:
   // `max_staleness`, `mask_truncated`: what decided a trained segment's
-  // in_loss (rollout.max_staleness, trainer.mask_truncated).
+  // in_loss (rollout.max_staleness, trainer.mask_truncated). The file goes
+  // through env (Env::Posix() when not given).
+  Ledger(Env* env, std::string path, int64_t max_staleness, bool mask_truncated = false);
   Ledger(std::string path, int64_t max_staleness, bool mask_truncated = false);
   // Returns the number of lines written.
   size_t Flush(ReplayBuffer& buffer);
   std::string Line(const LedgerEntry& entry) const;
 
  private:
+  // Cuts a torn last line; returns the trajectory ids in the file.
+  std::set<uint64_t> Recover();
+
+  Env* env_;
   std::string path_;
   int64_t max_staleness_;
   bool mask_truncated_;

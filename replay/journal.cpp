@@ -298,14 +298,7 @@ class JournalImpl : public Journal {
     unsynced_ = false;
     const uint64_t next = log_number_ + 1;
     const std::string snap = Join(dir_, SnapshotName(next));
-    {
-      auto f = env_->NewWritableFile(snap + ".tmp");
-      f->Append(internal::EncodeSnapshot(sm_.Snapshot()));
-      f->Sync();
-      f->Close();
-    }
-    env_->Rename(snap + ".tmp", snap);
-    env_->SyncDir(dir_);
+    env::WriteFileAtomically(env_, snap, internal::EncodeSnapshot(sm_.Snapshot()));
     // From here recovery starts at the new snapshot.
     auto log = env_->NewWritableFile(Join(dir_, LogName(next)));
     env_->SyncDir(dir_);

@@ -20,14 +20,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env/env.hpp"
+
 namespace crescent::replay {
 
 // ---------------------------------------------------------------- errors
-// An I/O call failed (errno text included).
-class JournalIoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// An I/O call failed (errno text included). The Env's error: every Env
+// method throws it.
+using JournalIoError = env::IoError;
 
 // Persistent data is damaged where it cannot be a torn tail.
 class JournalCorruption : public std::runtime_error {
@@ -42,43 +42,11 @@ class JournalCorruption : public std::runtime_error {
 };
 
 // ---------------------------------------------------------------- Env
-class WritableFile {
- public:
-  virtual ~WritableFile() = default;
-  virtual void Append(std::string_view data) = 0;
-  virtual void Sync() = 0;  // data durable (fdatasync)
-  virtual void Close() = 0;
-};
-
-// Held until destroyed.
-class FileLock {
- public:
-  virtual ~FileLock() = default;
-};
-
-// All side effects of the journal go through an Env; tests swap in a
-// fault-injecting one. Every method throws JournalIoError on failure.
-class Env {
- public:
-  virtual ~Env() = default;
-  // Opens for append, creating the file if missing.
-  virtual std::unique_ptr<WritableFile> NewAppendableFile(const std::string& path) = 0;
-  // Creates or truncates.
-  virtual std::unique_ptr<WritableFile> NewWritableFile(const std::string& path) = 0;
-  virtual std::string ReadFile(const std::string& path) = 0;
-  virtual bool FileExists(const std::string& path) = 0;
-  // Names (not paths) of the entries of dir, without "." and "..".
-  virtual std::vector<std::string> ListDir(const std::string& dir) = 0;
-  virtual void CreateDir(const std::string& dir) = 0;  // ok if it exists
-  virtual void Rename(const std::string& from, const std::string& to) = 0;
-  virtual void Remove(const std::string& path) = 0;
-  virtual void Truncate(const std::string& path, uint64_t size) = 0;
-  virtual void SyncDir(const std::string& dir) = 0;
-  // Exclusive flock on path; throws naming the holder's pid when held.
-  virtual std::unique_ptr<FileLock> LockFile(const std::string& path) = 0;
-
-  static Env* Posix();  // process-wide, never deleted
-};
+// All side effects of the journal go through the common Env
+// (common/env/env.hpp); the names stay here for the journal's callers.
+using env::Env;
+using env::FileLock;
+using env::WritableFile;
 
 // ---------------------------------------------------------------- journal
 class StateMachine {

@@ -16,12 +16,12 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/replay/fault_env.hpp"
+#include "tests/common/fault_env.hpp"
 
 namespace crescent::replay {
 namespace {
 
-using testing::FaultInjectionEnv;
+using env::testing::FaultInjectionEnv;
 
 // State: the list of records applied, in order.
 class ListMachine : public StateMachine {
