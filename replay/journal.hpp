@@ -5,6 +5,9 @@
 //   LOCK                 flock'ed by the one process that has it open
 //   snapshot-NNNNNN.snap the state machine's state before log segment NNNNNN
 //   log-NNNNNN.log       CRC-checked records appended after that snapshot
+// Every log and snapshot header holds the state machine's FormatVersion();
+// a file of another version is refused with a JournalVersionError naming the
+// file and both versions.
 // Recovery loads the newest snapshot and replays every log segment numbered
 // at or above it. A torn or corrupt tail of the last segment is cut and
 // reported; damage followed by valid records, or in a snapshot, is refused
@@ -36,9 +39,29 @@ class JournalCorruption : public std::runtime_error {
   const std::string& file() const { return file_; }
   uint64_t offset() const { return offset_; }
 
+ protected:
+  struct Message {
+    std::string text;
+  };
+  JournalCorruption(std::string file, uint64_t offset, Message message);
+
  private:
   std::string file_;
   uint64_t offset_;
+};
+
+// A log or snapshot written under another record format version than the
+// state machine's: refused whole, never misread. Version 0 names the files
+// written before format versions existed.
+class JournalVersionError : public JournalCorruption {
+ public:
+  JournalVersionError(std::string file, uint32_t found, uint32_t supported);
+  uint32_t found_version() const { return found_; }
+  uint32_t supported_version() const { return supported_; }
+
+ private:
+  uint32_t found_;
+  uint32_t supported_;
 };
 
 // ---------------------------------------------------------------- Env
@@ -52,6 +75,9 @@ using env::WritableFile;
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
+  // The version of the encoding of its records and snapshots: written in
+  // every log and snapshot header; files of another version are refused.
+  virtual uint32_t FormatVersion() const = 0;
   virtual void Apply(std::string_view record) = 0;
   virtual std::string Snapshot() const = 0;
   // Replaces the whole state; called at most once, before any Apply.
@@ -92,7 +118,8 @@ struct JournalStats {
 class Journal {
  public:
   // Locks dir, recovers into sm, opens the log for append. sm must outlive
-  // the Journal. Throws JournalCorruption / JournalIoError.
+  // the Journal. Throws JournalCorruption (JournalVersionError) /
+  // JournalIoError.
   static std::unique_ptr<Journal> Open(Env* env, const std::string& dir,
                                        const JournalOptions& options, StateMachine& sm,
                                        RecoveryReport* report = nullptr);
