@@ -21,6 +21,7 @@ namespace {
 
 class CountingMachine : public StateMachine {
  public:
+  uint32_t FormatVersion() const override { return 1; }
   void Apply(std::string_view record) override {
     ++records;
     bytes += record.size();

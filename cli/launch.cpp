@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,12 +13,12 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "common/env/env.hpp"
 #include "common/mpi/mpi_session.hpp"
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
 #include "common/util/log.hpp"
 #include "master/master.hpp"
-#include "replay/journal.hpp"
 #include "reward/reward_worker.hpp"
 #include "rollout/rollout_worker.hpp"
 #include "trainer/trainer_worker.hpp"
@@ -52,9 +51,9 @@ void OnLauncherSignal(int signal) {
 // The run directory's config.yaml: written on the first run; a resumed run
 // must have the same config, but for the numbers of rollout workers and
 // reward services.
-void CheckOrWriteRunConfig(const config::Config& c) {
+void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
   const std::string path = c.run.dir + "/config.yaml";
-  if (fs::exists(path)) {
+  if (env->FileExists(path)) {
     config::Config saved = config::LoadConfigFile(path);
     std::vector<std::string> diffs =
         config::Differences(saved, c, {"cluster.rollout_workers", "cluster.reward_services"});
@@ -69,13 +68,7 @@ void CheckOrWriteRunConfig(const config::Config& c) {
     }
     std::cerr << "crescent run: resuming the run in " << c.run.dir << std::endl;
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << config::ToYaml(c);
-    if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path);
+  env::WriteFileAtomically(env, path, config::ToYaml(c));
 }
 
 }  // namespace
@@ -88,14 +81,15 @@ int LaunchJob(const config::Config& given) {
   }
   c.run.dir = fs::absolute(c.run.dir).lexically_normal().string();
   fs::create_directories(c.run.dir);
-  std::unique_ptr<replay::FileLock> lock;
+  env::Env* const env = env::Env::Posix();
+  std::unique_ptr<env::FileLock> lock;
   try {
-    lock = replay::Env::Posix()->LockFile(c.run.dir + "/LOCK");
+    lock = env->LockFile(c.run.dir + "/LOCK");
   } catch (const std::exception& e) {
     throw std::runtime_error(
         StrCat("run directory ", c.run.dir, " is in use by another crescent job: ", e.what()));
   }
-  CheckOrWriteRunConfig(c);
+  CheckOrWriteRunConfig(env, c);
   const std::string config_path = c.run.dir + "/config.yaml";
   const size_t ranks = config::RankRoles(c.cluster).size();
   std::vector<std::string> argv = {c.cluster.mpirun};
@@ -141,9 +135,8 @@ int LaunchJob(const config::Config& given) {
   // On SIGTERM/SIGINT: SIGUSR1 to mpirun, which forwards it to every rank;
   // the master commits and ends the job within run.shutdown_grace_s. Past
   // that (and a margin), mpirun is told to kill the job.
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point deadline;
-  int stage = 0;  // 1: SIGUSR1 sent; 2: SIGTERM sent; 3: SIGKILL sent
+  uint64_t deadline = 0;  // env->NowMicros()
+  int stage = 0;          // 1: SIGUSR1 sent; 2: SIGTERM sent; 3: SIGKILL sent
   int status = 0;
   while (true) {
     const pid_t r = waitpid(child, &status, WNOHANG);
@@ -155,17 +148,17 @@ int LaunchJob(const config::Config& given) {
                 << ": committing and stopping (up to run.shutdown_grace_s = "
                 << c.run.shutdown_grace_s << " s)" << std::endl;
       kill(child, SIGUSR1);
-      deadline = Clock::now() + std::chrono::milliseconds(
-                                    static_cast<int64_t>(c.run.shutdown_grace_s * 1000) + 10000);
+      deadline =
+          env->NowMicros() + static_cast<uint64_t>(c.run.shutdown_grace_s * 1e6) + 10'000'000;
       stage = 1;
-    } else if (stage >= 1 && stage < 3 && Clock::now() > deadline) {
+    } else if (stage >= 1 && stage < 3 && env->NowMicros() > deadline) {
       std::cerr << "crescent run: the job did not stop in time: "
                 << (stage == 1 ? "terminating" : "killing") << " it" << std::endl;
       kill(child, stage == 1 ? SIGTERM : SIGKILL);
-      deadline = Clock::now() + std::chrono::seconds(10);
+      deadline = env->NowMicros() + 10'000'000;
       ++stage;
     }
-    usleep(50 * 1000);
+    env->SleepForMicroseconds(50'000);
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (g_launcher_signal && code == 0) {

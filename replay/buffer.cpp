@@ -1,11 +1,9 @@
 #include "replay/buffer.hpp"
 
-#include <cereal/types/map.hpp>
-#include <cereal/types/variant.hpp>
 #include <stdexcept>
 
-#include "common/proto/wire_archive.hpp"
 #include "common/util/log.hpp"
+#include "replay/record_format.hpp"
 
 namespace crescent::replay {
 namespace {
@@ -16,39 +14,6 @@ const char* ChangeName(const Change& change) {
       "TrainGroups", "Rewind",     "CommitTraining",  "LedgerWritten",     "SetPosition"};
   return kNames[change.index()];
 }
-
-template <class T>
-std::string Serialize(const T& value) {
-  std::string out;
-  proto::WireOutputArchive archive(&out);
-  archive(value);
-  return out;
-}
-
-template <class T>
-void Deserialize(std::string_view data, T* value, const char* what) {
-  try {
-    proto::WireInputArchive archive(data.data(), data.size());
-    archive(*value);
-    if (archive.Remaining() != 0) throw proto::DecodeError("trailing bytes");
-  } catch (const std::exception& e) {
-    throw std::logic_error(StrCat("replay buffer: undecodable ", what, ": ", e.what()));
-  }
-}
-
-struct SnapshotData {
-  std::map<uint64_t, Group> groups;
-  std::map<uint64_t, Trajectory> trajectories;
-  std::vector<LedgerEntry> pending_ledger;
-  Position position;
-  uint64_t next_group_id = 1, next_trajectory_id = 1;
-  PolicyVersion last_trained_version = -1;
-  template <class A>
-  void serialize(A& a) {
-    a(groups, trajectories, pending_ledger, position, next_group_id, next_trajectory_id,
-      last_trained_version);
-  }
-};
 
 }  // namespace
 
@@ -251,23 +216,37 @@ void BufferState::ApplyOne(const Change& change) {
       change);
 }
 
+uint32_t BufferState::FormatVersion() const { return record::kFormatVersion; }
+
 void BufferState::Apply(std::string_view record) {
   std::vector<Change> changes;
-  Deserialize(record, &changes, "record");
+  try {
+    changes = record::DecodeChanges(record);
+  } catch (const record::RecordError& e) {
+    throw std::logic_error(StrCat("replay buffer: undecodable record (record format version ",
+                                  record::kFormatVersion, "): ", e.what()));
+  }
   for (const Change& c : changes) ApplyChange(c);
 }
 
-std::string BufferState::Encode(const std::vector<Change>& changes) { return Serialize(changes); }
+std::string BufferState::Encode(const std::vector<Change>& changes) {
+  return record::EncodeChanges(changes);
+}
 
 std::string BufferState::Snapshot() const {
-  SnapshotData d{groups_,        trajectories_,       pending_ledger_,      position_,
-                 next_group_id_, next_trajectory_id_, last_trained_version_};
-  return Serialize(d);
+  return record::EncodeImage(record::Image{groups_, trajectories_, pending_ledger_, position_,
+                                           next_group_id_, next_trajectory_id_,
+                                           last_trained_version_});
 }
 
 void BufferState::Restore(std::string_view snapshot) {
-  SnapshotData d;
-  Deserialize(snapshot, &d, "snapshot");
+  record::Image d;
+  try {
+    d = record::DecodeImage(snapshot);
+  } catch (const record::RecordError& e) {
+    throw std::logic_error(StrCat("replay buffer: undecodable snapshot (record format version ",
+                                  record::kFormatVersion, "): ", e.what()));
+  }
   groups_ = std::move(d.groups);
   trajectories_ = std::move(d.trajectories);
   pending_ledger_ = std::move(d.pending_ledger);

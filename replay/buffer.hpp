@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -43,10 +44,6 @@ struct Segment {
   std::vector<float> logprobs;        // kPolicy: one per token, under policy_version
   PolicyVersion policy_version = -1;  // kPolicy: the version that generated it
   int64_t iteration = 0;              // the iteration that produced it
-  template <class A>
-  void serialize(A& a) {
-    a(source, tokens, logprobs, policy_version, iteration);
-  }
 };
 
 struct Trajectory {
@@ -61,10 +58,6 @@ struct Trajectory {
   bool correct = false;
   bool finished() const { return finish != FinishReason::kBudget; }
   size_t response_tokens() const;
-  template <class A>
-  void serialize(A& a) {
-    a(id, group_id, prompt_tokens, segments, finish, text, scored, reward, correct);
-  }
 };
 
 enum class GroupState : uint8_t {
@@ -82,10 +75,6 @@ struct Group {
   GroupState state = GroupState::kCollecting;
   int64_t trained_iteration = 0;
   PolicyVersion trained_version = -1;
-  template <class A>
-  void serialize(A& a) {
-    a(id, prompt, created_iteration, trajectories, state, trained_iteration, trained_version);
-  }
 };
 
 // What the ledger (RUN_DIR/ledger.jsonl) will say about a trajectory that
@@ -97,10 +86,6 @@ struct LedgerEntry {
   std::string reason;          // why dropped
   int64_t iteration = 0;       // trained in / dropped in
   PolicyVersion version = -1;  // trained: the version it produced; dropped: current
-  template <class A>
-  void serialize(A& a) {
-    a(trajectory, prompt_id, trained, reason, iteration, version);
-  }
 };
 
 // The master's position: the last finished iteration and the prompt sampler.
@@ -108,10 +93,6 @@ struct Position {
   int64_t iteration = 0;
   PolicyVersion policy_version = 0;
   std::string sampler_state;
-  template <class A>
-  void serialize(A& a) {
-    a(iteration, policy_version, sampler_state);
-  }
 };
 
 // ---- changes ----------------------------------------------------------------
@@ -122,10 +103,6 @@ struct StartGroup {
   proto::Prompt prompt;
   int64_t iteration = 0;
   std::vector<uint64_t> trajectory_ids;
-  template <class A>
-  void serialize(A& a) {
-    a(group_id, prompt, iteration, trajectory_ids);
-  }
 };
 
 // Appends a segment to an unfinished trajectory; `finish` kBudget leaves it
@@ -136,20 +113,12 @@ struct AddSegment {
   Segment segment;
   FinishReason finish = FinishReason::kBudget;
   std::string text;  // the whole response decoded (kept when finished)
-  template <class A>
-  void serialize(A& a) {
-    a(trajectory_id, prompt_tokens, segment, finish, text);
-  }
 };
 
 struct ScoreTrajectory {
   uint64_t trajectory_id = 0;
   double reward = 0;
   bool correct = false;
-  template <class A>
-  void serialize(A& a) {
-    a(trajectory_id, reward, correct);
-  }
 };
 
 // Drops an unfinished trajectory and puts a fresh one (the next id) in its slot.
@@ -158,20 +127,12 @@ struct RestartTrajectory {
   uint64_t new_id = 0;
   std::string reason;
   int64_t iteration = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(old_id, new_id, reason, iteration);
-  }
 };
 
 struct DropGroup {
   uint64_t group_id = 0;
   std::string reason;
   int64_t iteration = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(group_id, reason, iteration);
-  }
 };
 
 // Ready groups trained in `iteration` into `policy_version`.
@@ -179,47 +140,27 @@ struct TrainGroups {
   std::vector<uint64_t> group_ids;
   int64_t iteration = 0;
   PolicyVersion policy_version = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(group_ids, iteration, policy_version);
-  }
 };
 
 // Groups trained into a version above `policy_version` (the trainer checkpoint
 // a resumed run starts from) are ready again.
 struct Rewind {
   PolicyVersion policy_version = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(policy_version);
-  }
 };
 
 // A trainer checkpoint of `policy_version` is durable: groups trained into it
 // or earlier leave the buffer for the pending ledger.
 struct CommitTraining {
   PolicyVersion policy_version = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(policy_version);
-  }
 };
 
 // The first `count` pending ledger entries are in the ledger file.
 struct LedgerWritten {
   uint64_t count = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(count);
-  }
 };
 
 struct SetPosition {
   Position position;
-  template <class A>
-  void serialize(A& a) {
-    a(position);
-  }
 };
 
 using Change = std::variant<StartGroup, AddSegment, ScoreTrajectory, RestartTrajectory, DropGroup,
@@ -242,7 +183,10 @@ class BufferState : public StateMachine {
   // The latest version groups were trained into (the position's, if none).
   PolicyVersion trained_version() const;
 
-  // StateMachine: one record is a serialized std::vector<Change>.
+  // StateMachine: one record is a std::vector<Change>, encoded in the
+  // buffer's own versioned schema (replay/record_format.hpp), not as wire
+  // messages.
+  uint32_t FormatVersion() const override;
   void Apply(std::string_view record) override;
   std::string Snapshot() const override;
   void Restore(std::string_view snapshot) override;
@@ -302,17 +246,24 @@ bool SegmentInLoss(const Segment& segment, PolicyVersion from, int64_t max_stale
 // RUN_DIR/ledger.jsonl: one JSON line per trajectory that left the buffer,
 // trained or dropped. Appends the buffer's pending entries (skipping any that
 // a crash left written but not acknowledged), fsyncs, and acknowledges them
-// in the buffer.
+// in the buffer. Every line is whole: the first Flush cuts a line a crash
+// left torn (it is written again, as it was never acknowledged).
 class Ledger {
  public:
   // `max_staleness`, `mask_truncated`: what decided a trained segment's
-  // in_loss (rollout.max_staleness, trainer.mask_truncated).
+  // in_loss (rollout.max_staleness, trainer.mask_truncated). The file goes
+  // through env (Env::Posix() when not given).
+  Ledger(Env* env, std::string path, int64_t max_staleness, bool mask_truncated = false);
   Ledger(std::string path, int64_t max_staleness, bool mask_truncated = false);
   // Returns the number of lines written.
   size_t Flush(ReplayBuffer& buffer);
   std::string Line(const LedgerEntry& entry) const;
 
  private:
+  // Cuts a torn last line; returns the trajectory ids in the file.
+  std::set<uint64_t> Recover();
+
+  Env* env_;
   std::string path_;
   int64_t max_staleness_;
   bool mask_truncated_;

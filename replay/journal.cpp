@@ -19,10 +19,21 @@ using internal::ParseResult;
 using internal::SnapshotName;
 
 JournalCorruption::JournalCorruption(std::string file, uint64_t offset, const std::string& why)
-    : std::runtime_error(
-          StrCat("journal corruption in ", file, " at byte offset ", offset, ": ", why)),
-      file_(std::move(file)),
-      offset_(offset) {}
+    : JournalCorruption(
+          file, offset,
+          Message{StrCat("journal corruption in ", file, " at byte offset ", offset, ": ", why)}) {}
+
+JournalCorruption::JournalCorruption(std::string file, uint64_t offset, Message message)
+    : std::runtime_error(message.text), file_(std::move(file)), offset_(offset) {}
+
+JournalVersionError::JournalVersionError(std::string file, uint32_t found, uint32_t supported)
+    : JournalCorruption(file, 8,
+                        Message{StrCat("replay journal file ", file, " has record format version ",
+                                       found, found == 0 ? " (written before format versions)" : "",
+                                       "; this build reads version ", supported,
+                                       " only: refusing it rather than misreading it")}),
+      found_(found),
+      supported_(supported) {}
 
 namespace {
 
@@ -112,6 +123,10 @@ class JournalImpl : public Journal {
     const std::string log_path = Join(dir_, LogName(log_number_));
     const bool created = !env_->FileExists(log_path);
     log_ = env_->NewAppendableFile(log_path);
+    if (created || last_log_size_ == 0) {
+      log_->Append(internal::EncodeLogHeader(sm_.FormatVersion()));
+      log_->Sync();
+    }
     if (created) env_->SyncDir(dir_);
     last_sync_ = std::chrono::steady_clock::now();
   }
@@ -153,27 +168,82 @@ class JournalImpl : public Journal {
 
   std::string_view CheckSnapshot(const std::string& path, const std::string& data) {
     using namespace internal;
-    if (data.size() < kSnapshotHeaderSize ||
-        std::string_view(data).substr(0, kSnapshotMagic.size()) != kSnapshotMagic)
+    const std::string_view magic = std::string_view(data).substr(0, kSnapshotMagic.size());
+    if (magic == kUnversionedSnapshotMagic) throw JournalVersionError(path, 0, sm_.FormatVersion());
+    if (data.size() < kSnapshotHeaderSize || magic != kSnapshotMagic)
       throw JournalCorruption(path, 0, "bad snapshot header");
     const auto* u = reinterpret_cast<const unsigned char*>(data.data()) + 8;
-    uint64_t len = 0;
-    for (int i = 7; i >= 0; --i) len = (len << 8) | u[i];
-    uint32_t stored =
-        uint32_t(u[8]) | uint32_t(u[9]) << 8 | uint32_t(u[10]) << 16 | uint32_t(u[11]) << 24;
+    auto u32 = [](const unsigned char* p) {
+      return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    };
+    const uint32_t version = u32(u);
+    const uint64_t len = u32(u + 4) | uint64_t(u32(u + 8)) << 32;
+    const uint32_t stored = u32(u + 12);
     if (len != data.size() - kSnapshotHeaderSize)
-      throw JournalCorruption(path, 8,
+      throw JournalCorruption(path, 12,
                               StrCat("snapshot length ", len, " but file holds ",
                                      data.size() - kSnapshotHeaderSize, " bytes"));
     std::string_view payload(data.data() + kSnapshotHeaderSize, len);
-    if (MaskCrc(Crc32c(0, payload.data(), payload.size())) != stored)
+    // The CRC covers the version too: a damaged version is corruption, a
+    // version that checks out is another build's.
+    if (MaskCrc(Crc32c(Crc32c(0, data.data() + 8, 4), payload.data(), payload.size())) != stored)
       throw JournalCorruption(path, kSnapshotHeaderSize, "snapshot CRC mismatch");
+    if (version != sm_.FormatVersion())
+      throw JournalVersionError(path, version, sm_.FormatVersion());
     return payload;
+  }
+
+  // The torn tail of the last segment (from `offset` on): cut, or only
+  // reported when read-only.
+  void CutTail(const std::string& path, const std::string& data, size_t offset, const char* reason,
+               RecoveryReport* report) {
+    report->tail_truncated = true;
+    report->truncated_file = path;
+    report->truncated_offset = offset;
+    report->truncated_bytes = data.size() - offset;
+    report->truncated_reason = reason;
+    last_log_size_ = offset;
+    if (read_only_) return;
+    LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset, " (",
+            data.size() - offset, " bytes, ", reason, ")");
+    env_->Truncate(path, offset);
+    auto f = env_->NewAppendableFile(path);
+    f->Sync();
+    f->Close();
+  }
+
+  // Checks a log's header; returns where its records start.
+  size_t CheckLogHeader(const std::string& path, const std::string& data, bool last,
+                        RecoveryReport* report) {
+    uint32_t version = 0;
+    switch (internal::ParseLogHeader(data, &version)) {
+      case internal::HeaderResult::kOk:
+        if (version != sm_.FormatVersion())
+          throw JournalVersionError(path, version, sm_.FormatVersion());
+        return internal::kLogHeaderSize;
+      case internal::HeaderResult::kTruncated:
+        // A crash while the segment was being created.
+        if (!last) throw JournalCorruption(path, 0, "log header cut short");
+        if (!data.empty()) CutTail(path, data, 0, "torn log header", report);
+        last_log_size_ = 0;
+        return data.size();
+      case internal::HeaderResult::kNoMagic: {
+        std::string_view payload;
+        size_t next;
+        if (ParseRecord(data, 0, options_.max_record_bytes, &payload, &next) == ParseResult::kOk)
+          throw JournalVersionError(path, 0, sm_.FormatVersion());
+        throw JournalCorruption(path, 0, "no log header");
+      }
+      case internal::HeaderResult::kBadCrc:
+        break;
+    }
+    throw JournalCorruption(path, 0, "log header CRC mismatch");
   }
 
   void ReplayLog(const std::string& path, bool last, RecoveryReport* report) {
     const std::string data = env_->ReadFile(path);
-    size_t offset = 0;
+    last_log_size_ = data.size();
+    size_t offset = CheckLogHeader(path, data, last, report);
     while (offset < data.size()) {
       std::string_view payload;
       size_t next;
@@ -186,18 +256,7 @@ class JournalImpl : public Journal {
         if (ValidRecordAfter(data, offset + 1, options_.max_record_bytes))
           throw JournalCorruption(
               path, offset, StrCat(internal::ParseResultName(r), " followed by valid records"));
-        report->tail_truncated = true;
-        report->truncated_file = path;
-        report->truncated_offset = offset;
-        report->truncated_bytes = data.size() - offset;
-        report->truncated_reason = internal::ParseResultName(r);
-        if (read_only_) return;
-        LogWarn("replay journal: cutting the torn tail of ", path, " at byte offset ", offset, " (",
-                data.size() - offset, " bytes, ", internal::ParseResultName(r), ")");
-        env_->Truncate(path, offset);
-        auto f = env_->NewAppendableFile(path);
-        f->Sync();
-        f->Close();
+        CutTail(path, data, offset, internal::ParseResultName(r), report);
         return;
       }
       sm_.Apply(payload);
@@ -298,16 +357,12 @@ class JournalImpl : public Journal {
     unsynced_ = false;
     const uint64_t next = log_number_ + 1;
     const std::string snap = Join(dir_, SnapshotName(next));
-    {
-      auto f = env_->NewWritableFile(snap + ".tmp");
-      f->Append(internal::EncodeSnapshot(sm_.Snapshot()));
-      f->Sync();
-      f->Close();
-    }
-    env_->Rename(snap + ".tmp", snap);
-    env_->SyncDir(dir_);
+    env::WriteFileAtomically(env_, snap,
+                             internal::EncodeSnapshot(sm_.Snapshot(), sm_.FormatVersion()));
     // From here recovery starts at the new snapshot.
     auto log = env_->NewWritableFile(Join(dir_, LogName(next)));
+    log->Append(internal::EncodeLogHeader(sm_.FormatVersion()));
+    log->Sync();
     env_->SyncDir(dir_);
     log_->Close();
     log_ = std::move(log);
@@ -343,7 +398,8 @@ class JournalImpl : public Journal {
   JournalStats stats_;           // GUARDED_BY(mu_)
   bool broken_ = false;          // GUARDED_BY(mu_)
   bool read_only_ = false;
-  std::string broken_reason_;  // GUARDED_BY(mu_) once set
+  uint64_t last_log_size_ = 0;  // of the last segment replayed, after any cut
+  std::string broken_reason_;   // GUARDED_BY(mu_) once set
  public:
   void SetLogNumberStat() { stats_.log_number = log_number_; }
 };
@@ -374,7 +430,10 @@ void Journal::Read(Env* env, const std::string& dir, const JournalOptions& optio
 
 uint64_t ScanLogFile(Env* env, const std::string& path) {
   const std::string data = env->ReadFile(path);
-  size_t offset = 0;
+  uint32_t version;
+  if (internal::ParseLogHeader(data, &version) != internal::HeaderResult::kOk)
+    throw JournalCorruption(path, 0, "bad log header");
+  size_t offset = internal::kLogHeaderSize;
   uint64_t n = 0;
   while (offset < data.size()) {
     std::string_view payload;

@@ -5,6 +5,9 @@
 //   LOCK                 flock'ed by the one process that has it open
 //   snapshot-NNNNNN.snap the state machine's state before log segment NNNNNN
 //   log-NNNNNN.log       CRC-checked records appended after that snapshot
+// Every log and snapshot header holds the state machine's FormatVersion();
+// a file of another version is refused with a JournalVersionError naming the
+// file and both versions.
 // Recovery loads the newest snapshot and replays every log segment numbered
 // at or above it. A torn or corrupt tail of the last segment is cut and
 // reported; damage followed by valid records, or in a snapshot, is refused
@@ -20,14 +23,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env/env.hpp"
+
 namespace crescent::replay {
 
 // ---------------------------------------------------------------- errors
-// An I/O call failed (errno text included).
-class JournalIoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// An I/O call failed (errno text included). The Env's error: every Env
+// method throws it.
+using JournalIoError = env::IoError;
 
 // Persistent data is damaged where it cannot be a torn tail.
 class JournalCorruption : public std::runtime_error {
@@ -36,54 +39,45 @@ class JournalCorruption : public std::runtime_error {
   const std::string& file() const { return file_; }
   uint64_t offset() const { return offset_; }
 
+ protected:
+  struct Message {
+    std::string text;
+  };
+  JournalCorruption(std::string file, uint64_t offset, Message message);
+
  private:
   std::string file_;
   uint64_t offset_;
 };
 
+// A log or snapshot written under another record format version than the
+// state machine's: refused whole, never misread. Version 0 names the files
+// written before format versions existed.
+class JournalVersionError : public JournalCorruption {
+ public:
+  JournalVersionError(std::string file, uint32_t found, uint32_t supported);
+  uint32_t found_version() const { return found_; }
+  uint32_t supported_version() const { return supported_; }
+
+ private:
+  uint32_t found_;
+  uint32_t supported_;
+};
+
 // ---------------------------------------------------------------- Env
-class WritableFile {
- public:
-  virtual ~WritableFile() = default;
-  virtual void Append(std::string_view data) = 0;
-  virtual void Sync() = 0;  // data durable (fdatasync)
-  virtual void Close() = 0;
-};
-
-// Held until destroyed.
-class FileLock {
- public:
-  virtual ~FileLock() = default;
-};
-
-// All side effects of the journal go through an Env; tests swap in a
-// fault-injecting one. Every method throws JournalIoError on failure.
-class Env {
- public:
-  virtual ~Env() = default;
-  // Opens for append, creating the file if missing.
-  virtual std::unique_ptr<WritableFile> NewAppendableFile(const std::string& path) = 0;
-  // Creates or truncates.
-  virtual std::unique_ptr<WritableFile> NewWritableFile(const std::string& path) = 0;
-  virtual std::string ReadFile(const std::string& path) = 0;
-  virtual bool FileExists(const std::string& path) = 0;
-  // Names (not paths) of the entries of dir, without "." and "..".
-  virtual std::vector<std::string> ListDir(const std::string& dir) = 0;
-  virtual void CreateDir(const std::string& dir) = 0;  // ok if it exists
-  virtual void Rename(const std::string& from, const std::string& to) = 0;
-  virtual void Remove(const std::string& path) = 0;
-  virtual void Truncate(const std::string& path, uint64_t size) = 0;
-  virtual void SyncDir(const std::string& dir) = 0;
-  // Exclusive flock on path; throws naming the holder's pid when held.
-  virtual std::unique_ptr<FileLock> LockFile(const std::string& path) = 0;
-
-  static Env* Posix();  // process-wide, never deleted
-};
+// All side effects of the journal go through the common Env
+// (common/env/env.hpp); the names stay here for the journal's callers.
+using env::Env;
+using env::FileLock;
+using env::WritableFile;
 
 // ---------------------------------------------------------------- journal
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
+  // The version of the encoding of its records and snapshots: written in
+  // every log and snapshot header; files of another version are refused.
+  virtual uint32_t FormatVersion() const = 0;
   virtual void Apply(std::string_view record) = 0;
   virtual std::string Snapshot() const = 0;
   // Replaces the whole state; called at most once, before any Apply.
@@ -124,7 +118,8 @@ struct JournalStats {
 class Journal {
  public:
   // Locks dir, recovers into sm, opens the log for append. sm must outlive
-  // the Journal. Throws JournalCorruption / JournalIoError.
+  // the Journal. Throws JournalCorruption (JournalVersionError) /
+  // JournalIoError.
   static std::unique_ptr<Journal> Open(Env* env, const std::string& dir,
                                        const JournalOptions& options, StateMachine& sm,
                                        RecoveryReport* report = nullptr);

@@ -1,10 +1,5 @@
 // The ledger file.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -23,25 +18,6 @@ std::string Hex(uint64_t v) {
 
 const char* SourceName(SegmentSource s) {
   return s == SegmentSource::kPolicy ? "policy" : "environment";
-}
-
-// Trajectory ids already in a ledger file (a missing file has none).
-std::set<uint64_t> LedgerIds(const std::string& path) {
-  std::set<uint64_t> ids;
-  std::ifstream in(path);
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    try {
-      ids.insert(nlohmann::json::parse(line).at("trajectory").get<uint64_t>());
-    } catch (const std::exception&) {
-      // A torn last line from a crash; everything before it stands.
-      LogWarn(path, ":", number, ": unreadable ledger line skipped");
-    }
-  }
-  return ids;
 }
 
 }  // namespace
@@ -75,8 +51,45 @@ bool SegmentInLoss(const Segment& segment, PolicyVersion from, int64_t max_stale
   return segment.source == SegmentSource::kPolicy && from - segment.policy_version <= max_staleness;
 }
 
+Ledger::Ledger(Env* env, std::string path, int64_t max_staleness, bool mask_truncated)
+    : env_(env),
+      path_(std::move(path)),
+      max_staleness_(max_staleness),
+      mask_truncated_(mask_truncated) {}
+
 Ledger::Ledger(std::string path, int64_t max_staleness, bool mask_truncated)
-    : path_(std::move(path)), max_staleness_(max_staleness), mask_truncated_(mask_truncated) {}
+    : Ledger(Env::Posix(), std::move(path), max_staleness, mask_truncated) {}
+
+std::set<uint64_t> Ledger::Recover() {
+  std::set<uint64_t> ids;
+  if (!env_->FileExists(path_)) return ids;
+  std::string text = env_->ReadFile(path_);
+  if (!text.empty() && text.back() != '\n') {
+    // A crash cut the last append short: every line is whole or absent.
+    const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    LogWarn("replay ledger: cutting the torn last line of ", path_, " at byte offset ", keep, " (",
+            text.size() - keep, " bytes)");
+    env_->Truncate(path_, keep);
+    auto f = env_->NewAppendableFile(path_);
+    f->Sync();
+    f->Close();
+    text.resize(keep);
+  }
+  size_t number = 0, begin = 0;
+  while (begin < text.size()) {
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    ++number;
+    const std::string_view line(text.data() + begin, end - begin);
+    begin = end + 1;
+    if (line.empty()) continue;
+    try {
+      ids.insert(nlohmann::json::parse(line).at("trajectory").get<uint64_t>());
+    } catch (const std::exception&) {
+      LogWarn(path_, ":", number, ": unreadable ledger line skipped");
+    }
+  }
+  return ids;
+}
 
 std::string Ledger::Line(const LedgerEntry& e) const {
   nlohmann::json j = TrajectoryJson(e.trajectory, /*with_tokens=*/false);
@@ -100,7 +113,7 @@ size_t Ledger::Flush(ReplayBuffer& buffer) {
   if (pending.empty()) return 0;
   // After a crash the file may already hold some of these lines.
   std::set<uint64_t> written;
-  if (!checked_file_) written = LedgerIds(path_);
+  if (!checked_file_) written = Recover();
   checked_file_ = true;
   std::string text;
   size_t lines = 0;
@@ -110,25 +123,12 @@ size_t Ledger::Flush(ReplayBuffer& buffer) {
     ++lines;
   }
   if (!text.empty()) {
-    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw JournalIoError(StrCat("open ", path_, ": ", std::strerror(errno)));
-    const char* p = text.data();
-    size_t left = text.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        throw JournalIoError(StrCat("write ", path_, ": ", std::strerror(err)));
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    const bool synced = ::fdatasync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!synced) throw JournalIoError(StrCat("fdatasync ", path_, ": ", std::strerror(err)));
+    const bool created = !env_->FileExists(path_);
+    auto f = env_->NewAppendableFile(path_);
+    f->Append(text);
+    f->Sync();
+    f->Close();
+    if (created) env_->SyncDir(env::Dirname(path_));
   }
   buffer.Commit({LedgerWritten{pending.size()}});
   return lines;

@@ -61,12 +61,29 @@ void EncodeRecord(std::string_view payload, std::string* out) {
   out->append(payload.data(), payload.size());
 }
 
-std::string EncodeSnapshot(std::string_view payload) {
+std::string EncodeLogHeader(uint32_t format_version) {
+  std::string out(kLogMagic);
+  PutU32(&out, format_version);
+  PutU32(&out, MaskCrc(Crc32c(0, out.data(), out.size())));
+  return out;
+}
+
+HeaderResult ParseLogHeader(std::string_view file, uint32_t* format_version) {
+  if (file.size() < kLogHeaderSize) return HeaderResult::kTruncated;
+  if (file.substr(0, kLogMagic.size()) != kLogMagic) return HeaderResult::kNoMagic;
+  if (MaskCrc(Crc32c(0, file.data(), 12)) != GetU32(file.data() + 12)) return HeaderResult::kBadCrc;
+  *format_version = GetU32(file.data() + 8);
+  return HeaderResult::kOk;
+}
+
+std::string EncodeSnapshot(std::string_view payload, uint32_t format_version) {
   std::string out(kSnapshotMagic);
+  PutU32(&out, format_version);
   uint64_t len = payload.size();
   PutU32(&out, static_cast<uint32_t>(len));
   PutU32(&out, static_cast<uint32_t>(len >> 32));
-  PutU32(&out, MaskCrc(Crc32c(0, payload.data(), payload.size())));
+  uint32_t crc = Crc32c(0, out.data() + 8, 4);
+  PutU32(&out, MaskCrc(Crc32c(crc, payload.data(), payload.size())));
   out.append(payload.data(), payload.size());
   return out;
 }

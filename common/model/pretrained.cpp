@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/env/env.hpp"
 #include "common/util/log.hpp"
 
 namespace crescent::model {
@@ -27,20 +28,6 @@ std::string ReadFile(const std::string& path) {
   os << in.rdbuf();
   if (in.bad()) Fail(path, "read error");
   return os.str();
-}
-
-void WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) Fail(tmp, "cannot create");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) Fail(tmp, "write error");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) Fail(path, "cannot rename from " + tmp + ": " + ec.message());
 }
 
 // ---- config.json ----------------------------------------------------------
@@ -293,7 +280,7 @@ std::string HfConfigJson(const LlamaConfig& c) {
 }
 
 void WriteHfConfig(const LlamaConfig& config, const std::string& path) {
-  WriteFileAtomically(path, HfConfigJson(config));
+  env::WriteFileAtomically(env::Env::Posix(), path, HfConfigJson(config));
 }
 
 std::map<std::string, torch::Tensor> ReadSafetensors(const std::string& path) {
@@ -376,7 +363,7 @@ void WriteSafetensors(const std::map<std::string, torch::Tensor>& tensors,
   for (const auto& t : blobs) {
     bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
   }
-  WriteFileAtomically(path, bytes);
+  env::WriteFileAtomically(env::Env::Posix(), path, bytes);
 }
 
 std::map<std::string, torch::Tensor> ReadCheckpointTensors(const std::string& dir) {

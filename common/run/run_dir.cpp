@@ -1,13 +1,6 @@
 #include "common/run/run_dir.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -15,7 +8,6 @@
 #include "common/util/log.hpp"
 
 namespace crescent::run {
-namespace fs = std::filesystem;
 namespace {
 
 std::string CheckpointsDir(const std::string& run_dir) { return run_dir + "/checkpoints"; }
@@ -24,24 +16,6 @@ std::string VersionName(int64_t version) {
   char name[32];
   std::snprintf(name, sizeof name, "v%08lld", static_cast<long long>(version));
   return name;
-}
-
-void Fsync(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(StrCat("open ", path, ": ", std::strerror(errno)));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error(StrCat("fsync ", path, ": ", std::strerror(err)));
-}
-
-void WriteFileDurably(const std::string& path, const std::string& text) {
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error("cannot write " + path);
-  }
-  Fsync(path, false);
 }
 
 }  // namespace
@@ -53,19 +27,17 @@ std::string InitialPolicyDir(const config::Config& c) {
   return c.model.path.empty() ? c.run.dir + "/sft" : c.model.path;
 }
 
-std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir) {
+std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run_dir) {
   const std::string latest = CheckpointsDir(run_dir) + "/latest";
-  std::ifstream in(latest);
-  if (!in) return std::nullopt;
-  std::string name;
-  std::getline(in, name);
+  if (!env->FileExists(latest)) return std::nullopt;
+  std::string name = env->ReadFile(latest);
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
   Checkpoint c;
   c.dir = CheckpointsDir(run_dir) + "/" + name;
   const std::string meta = c.dir + "/checkpoint.json";
   try {
-    std::ifstream m(meta);
-    if (!m) throw std::runtime_error("missing");
-    nlohmann::json j = nlohmann::json::parse(m);
+    if (name.empty() || !env->FileExists(meta)) throw std::runtime_error("missing");
+    nlohmann::json j = nlohmann::json::parse(env->ReadFile(meta));
     c.iteration = j.at("iteration").get<int64_t>();
     c.policy_version = j.at("policy_version").get<int64_t>();
   } catch (const std::exception& e) {
@@ -75,48 +47,62 @@ std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir) {
   return c;
 }
 
+std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir) {
+  return LatestCheckpoint(env::Env::Posix(), run_dir);
+}
+
 Checkpoint StartingPolicy(const config::Config& config) {
   if (auto c = LatestCheckpoint(config.run.dir)) return *c;
   return Checkpoint{InitialPolicyDir(config), 0, 0};
 }
 
-std::string StageCheckpoint(const std::string& run_dir, int64_t policy_version) {
-  const std::string dir = CheckpointsDir(run_dir) + "/" + VersionName(policy_version) + ".tmp";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+std::string StageCheckpoint(env::Env* env, const std::string& run_dir, int64_t policy_version) {
+  const std::string root = CheckpointsDir(run_dir);
+  if (!env->FileExists(root)) {
+    env->CreateDir(root);
+    env->SyncDir(run_dir);
+  }
+  const std::string dir = root + "/" + VersionName(policy_version) + ".tmp";
+  env->RemoveTree(dir);
+  env->CreateDir(dir);
   return dir;
 }
 
-Checkpoint PublishCheckpoint(const std::string& run_dir, const std::string& staged,
+std::string StageCheckpoint(const std::string& run_dir, int64_t policy_version) {
+  return StageCheckpoint(env::Env::Posix(), run_dir, policy_version);
+}
+
+Checkpoint PublishCheckpoint(env::Env* env, const std::string& run_dir, const std::string& staged,
                              int64_t iteration, int64_t policy_version) {
   const std::string root = CheckpointsDir(run_dir);
-  WriteFileDurably(
-      staged + "/checkpoint.json",
+  for (const std::string& name : env->ListDir(staged)) env->SyncFile(staged + "/" + name);
+  // Its last step, a directory fsync, also covers the files written before.
+  env::WriteFileAtomically(
+      env, staged + "/checkpoint.json",
       nlohmann::json{{"iteration", iteration}, {"policy_version", policy_version}}.dump());
-  for (const auto& entry : fs::directory_iterator(staged)) Fsync(entry.path().string(), false);
-  Fsync(staged, true);
   const std::string name = VersionName(policy_version);
   const std::string dir = root + "/" + name;
-  fs::remove_all(dir);
-  fs::rename(staged, dir);
-  Fsync(root, true);
-  WriteFileDurably(root + "/latest.tmp", name + "\n");
-  fs::rename(root + "/latest.tmp", root + "/latest");
-  Fsync(root, true);
+  env->RemoveTree(dir);
+  env->Rename(staged, dir);
+  env->SyncDir(root);
+  env::WriteFileAtomically(env, root + "/latest", name + "\n");
   // Keep this checkpoint and the newest one before it; remove the rest
   // (older ones, later ones a crash left unpublished, staging leftovers).
   std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(root)) {
-    const std::string n = entry.path().filename().string();
+  for (const std::string& n : env->ListDir(root))
     if (n.size() > 1 && n[0] == 'v') names.push_back(n);
-  }
   std::sort(names.begin(), names.end());
   std::string previous;
   for (const std::string& n : names)
     if (n < name && n.find('.') == std::string::npos) previous = n;
   for (const std::string& n : names)
-    if (n != name && n != previous) fs::remove_all(root + "/" + n);
+    if (n != name && n != previous) env->RemoveTree(root + "/" + n);
   return Checkpoint{dir, iteration, policy_version};
+}
+
+Checkpoint PublishCheckpoint(const std::string& run_dir, const std::string& staged,
+                             int64_t iteration, int64_t policy_version) {
+  return PublishCheckpoint(env::Env::Posix(), run_dir, staged, iteration, policy_version);
 }
 
 }  // namespace crescent::run

@@ -7,7 +7,8 @@
 //   checkpoints/vNNNNNNNN/ a trainer checkpoint: the policy, optimizer.pt (Adam and the
 //                          schedule step, trainer/optimizer.hpp) + checkpoint.json
 //   metrics.jsonl, policy/ metrics; the final policy
-// No LibTorch here: the master reads checkpoints' metadata only.
+// No LibTorch here: the master reads checkpoints' metadata only. Every file
+// operation goes through an Env (common/env/env.hpp).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
+#include "common/env/env.hpp"
 
 namespace crescent::run {
 
@@ -33,18 +35,23 @@ struct Checkpoint {
 
 // The newest complete checkpoint of the run, if any. Throws naming the file
 // when `latest` names a missing or unreadable checkpoint.
-std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir);
+std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run_dir);
+std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir);  // Env::Posix()
 
 // The policy every role starts from: the latest checkpoint, else the initial
 // policy at version 0.
 Checkpoint StartingPolicy(const config::Config& config);
 
 // A fresh, empty directory to write checkpoint `policy_version` into.
+std::string StageCheckpoint(env::Env* env, const std::string& run_dir, int64_t policy_version);
 std::string StageCheckpoint(const std::string& run_dir, int64_t policy_version);
 // Makes a fully written staging directory the latest checkpoint: fsyncs its
-// files, renames it into place, points `latest` at it (atomically), and
-// removes all but the newest two checkpoints. A crash at any point leaves
-// `latest` naming a complete checkpoint (or absent, as before).
+// files, writes checkpoint.json, renames the directory into place, points
+// `latest` at it (env::WriteFileAtomically), and removes all but the newest
+// two checkpoints. A crash at any point leaves `latest` naming a complete
+// checkpoint: the previous one (or none, as before) or this one.
+Checkpoint PublishCheckpoint(env::Env* env, const std::string& run_dir, const std::string& staged,
+                             int64_t iteration, int64_t policy_version);
 Checkpoint PublishCheckpoint(const std::string& run_dir, const std::string& staged,
                              int64_t iteration, int64_t policy_version);
 

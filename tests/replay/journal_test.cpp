@@ -16,16 +16,20 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/replay/fault_env.hpp"
+#include "replay/log_format.hpp"
+#include "tests/common/fault_env.hpp"
 
 namespace crescent::replay {
 namespace {
 
-using testing::FaultInjectionEnv;
+using env::testing::FaultInjectionEnv;
+using internal::kLogHeaderSize;
 
 // State: the list of records applied, in order.
 class ListMachine : public StateMachine {
  public:
+  explicit ListMachine(uint32_t format_version = 1) : format_version(format_version) {}
+  uint32_t FormatVersion() const override { return format_version; }
   void Apply(std::string_view record) override { records.emplace_back(record); }
   std::string Snapshot() const override {
     std::string out;
@@ -49,6 +53,7 @@ class ListMachine : public StateMachine {
     }
   }
   std::vector<std::string> records;
+  uint32_t format_version;
 };
 
 struct TempDir {
@@ -242,7 +247,7 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
   {
     ListMachine sm;
     auto j = Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm);
-    uint64_t off = 0;
+    uint64_t off = kLogHeaderSize;
     for (int i = 0; i < kRecords; ++i) {
       starts.push_back(off);
       std::string r = Rec(i, i * 7);
@@ -258,12 +263,13 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
   for (int trial = 0; trial < 300; ++trial) {
     std::string data = pristine;
     const bool cut = trial % 3 == 0;
+    // Past the log header (its damage: the next test).
     size_t pos;
     if (cut) {
-      pos = rng() % data.size();
+      pos = kLogHeaderSize + rng() % (data.size() - kLogHeaderSize);
       data.resize(pos);
     } else {
-      pos = rng() % data.size();
+      pos = kLogHeaderSize + rng() % (data.size() - kLogHeaderSize);
       data[pos] = static_cast<char>(data[pos] ^ (1 + rng() % 255));
     }
     WriteAll(log, data);
@@ -288,6 +294,43 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
         CHECK_THAT(e.what(), Catch::Contains(log));
       }
     }
+  }
+}
+
+TEST_CASE("a log header cut short is a torn tail, a damaged one is refused", "[replay]") {
+  TempDir dir;
+  {
+    ListMachine sm;
+    auto j = Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm);
+    j->Append("one");
+  }
+  const std::string log = dir.path + "/log-000001.log";
+  const std::string pristine = ReadAll(log);
+  for (size_t pos = 0; pos < kLogHeaderSize; ++pos) {
+    INFO("header byte " << pos);
+    std::string flipped = pristine;
+    flipped[pos] = static_cast<char>(flipped[pos] ^ 0x10);
+    WriteAll(log, flipped);
+    ListMachine sm;
+    try {
+      Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm);
+      FAIL("a damaged log header was accepted");
+    } catch (const JournalCorruption& e) {
+      CHECK(e.file() == log);
+      CHECK(e.offset() == 0);
+    }
+    // Cut inside the header: the segment was being created; it starts over.
+    WriteAll(log, pristine.substr(0, pos));
+    ListMachine again;
+    RecoveryReport report;
+    auto j = Journal::Open(Env::Posix(), dir.path, JournalOptions{}, again, &report);
+    CHECK(again.records.empty());
+    CHECK(report.tail_truncated == (pos > 0));
+    j->Append("two");
+    j.reset();
+    ListMachine reopened;
+    Journal::Open(Env::Posix(), dir.path, JournalOptions{}, reopened);
+    CHECK(reopened.records == std::vector<std::string>{"two"});
   }
 }
 

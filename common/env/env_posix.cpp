@@ -1,4 +1,4 @@
-// POSIX Env: plain file descriptors, fdatasync, flock.
+// POSIX Env: plain file descriptors, fdatasync, flock, the steady clock.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -6,16 +6,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <thread>
 
+#include "common/env/env.hpp"
 #include "common/util/log.hpp"
-#include "replay/journal.hpp"
 
-namespace crescent::replay {
+namespace crescent::env {
 namespace {
 
 [[noreturn]] void ThrowErrno(const std::string& what, const std::string& path) {
-  throw JournalIoError(StrCat(what, " ", path, ": ", std::strerror(errno)));
+  throw IoError(StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
 class PosixWritableFile : public WritableFile {
@@ -118,11 +121,27 @@ class PosixEnv : public Env {
   void Truncate(const std::string& path, uint64_t size) override {
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) ThrowErrno("truncate", path);
   }
+  void SyncFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) ThrowErrno("open for fsync", path);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    if (rc != 0) ThrowErrno("fsync", path);
+  }
+  void RemoveTree(const std::string& path) override {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) throw IoError(StrCat("remove ", path, ": ", ec.message()));
+  }
   void SyncDir(const std::string& dir) override {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) ThrowErrno("open dir", dir);
     int rc = ::fsync(fd);
+    int err = errno;
     ::close(fd);
+    errno = err;
     if (rc != 0) ThrowErrno("fsync dir", dir);
   }
   std::unique_ptr<FileLock> LockFile(const std::string& path) override {
@@ -135,7 +154,7 @@ class PosixEnv : public Env {
       ::close(fd);
       std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-      throw JournalIoError(
+      throw IoError(
           StrCat("lock file ", path, " is held by pid ", holder, " (", std::strerror(err), ")"));
     }
     std::string pid = StrCat(::getpid(), "\n");
@@ -144,6 +163,14 @@ class PosixEnv : public Env {
       ThrowErrno("write pid to", path);
     }
     return std::make_unique<PosixFileLock>(fd);
+  }
+  uint64_t NowMicros() override {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  }
+  void SleepForMicroseconds(int64_t micros) override {
+    if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
   }
 };
 
@@ -154,4 +181,4 @@ Env* Env::Posix() {
   return env;
 }
 
-}  // namespace crescent::replay
+}  // namespace crescent::env
