@@ -6,10 +6,8 @@
 
 namespace crescent::master {
 
-using Clock = std::chrono::steady_clock;
-
-Cluster::Cluster(const net::JobContext& job, net::MasterTransport& transport)
-    : job_(job), transport_(transport) {
+Cluster::Cluster(const net::JobContext& job, net::MasterTransport& transport, env::Env* env)
+    : job_(job), transport_(transport), env_(env) {
   for (size_t r = 0; r < job.roles.size(); ++r) {
     if (static_cast<int>(r) == job.rank) continue;
     const std::string peer = net::PeerName(static_cast<int>(r));
@@ -21,11 +19,11 @@ Cluster::Cluster(const net::JobContext& job, net::MasterTransport& transport)
 
 void Cluster::WaitForHellos() {
   const auto deadline =
-      Clock::now() +
+      Now(env_) +
       std::chrono::milliseconds(static_cast<int64_t>(job_.config.cluster.startup_timeout_s * 1000));
   std::set<std::string> waiting(peers_.begin(), peers_.end());
   while (!waiting.empty()) {
-    if (Clock::now() > deadline) {
+    if (Now(env_) > deadline) {
       std::string missing;
       for (const auto& p : waiting) missing += "\n  " + Describe(p);
       throw std::runtime_error(StrCat("these ranks did not connect within ",

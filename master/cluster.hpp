@@ -11,12 +11,13 @@
 
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
+#include "master/clock.hpp"
 
 namespace crescent::master {
 
 class Cluster {
  public:
-  Cluster(const net::JobContext& job, net::MasterTransport& transport);
+  Cluster(const net::JobContext& job, net::MasterTransport& transport, env::Env* env);
 
   // Waits until every worker rank has said hello as the role the config
   // gives it. Throws naming the ranks still missing after
@@ -41,6 +42,7 @@ class Cluster {
 
   const net::JobContext& job_;
   net::MasterTransport& transport_;
+  env::Env* env_;
   std::vector<std::string> peers_;
   std::map<std::string, int> rank_of_;
   std::map<config::Role, std::vector<std::string>> by_role_;

@@ -1,19 +1,18 @@
 #include "master/evaluation.hpp"
 
-#include <chrono>
-
 #include "common/util/log.hpp"
 #include "master/scheduling.hpp"
 
 namespace crescent::master {
 
-Evaluation::Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics)
-    : config_(config), workers_(workers), metrics_(metrics) {}
+Evaluation::Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics,
+                       env::Env* env)
+    : config_(config), workers_(workers), metrics_(metrics), env_(env) {}
 
 double Evaluation::Run(const std::vector<proto::Prompt>& heldout, const std::string& when,
                        proto::PolicyVersion version) {
   if (heldout.empty()) return -1;
-  const auto t0 = std::chrono::steady_clock::now();
+  const Clock::time_point t0 = Now(env_);
   std::vector<proto::GenerationTask> tasks;
   std::map<uint64_t, const proto::Prompt*> prompts;
   for (const auto& prompt : heldout) {
@@ -32,7 +31,7 @@ double Evaluation::Run(const std::vector<proto::Prompt>& heldout, const std::str
   const double accuracy = correct / heldout.size();
   metrics_.Eval(when, version, accuracy, heldout.size());
   LogInfo("eval ", when, ": held-out accuracy ", accuracy, " (", heldout.size(), " problems, ",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s)");
+          SecondsSince(env_, t0), " s)");
   return accuracy;
 }
 

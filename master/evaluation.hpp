@@ -14,7 +14,7 @@ namespace crescent::master {
 
 class Evaluation {
  public:
-  Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics);
+  Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics, env::Env* env);
   // The accuracy of policy `version` on `heldout`; -1 when it is empty.
   double Run(const std::vector<proto::Prompt>& heldout, const std::string& when,
              proto::PolicyVersion version);
@@ -27,6 +27,7 @@ class Evaluation {
   const config::Config& config_;
   WorkerPool& workers_;
   MetricsLog& metrics_;
+  env::Env* env_;
   uint64_t next_id_ = kIdBase;
 };
 

@@ -1,8 +1,6 @@
 #include "master/master.hpp"
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "common/util/log.hpp"
@@ -17,27 +15,23 @@
 namespace crescent::master {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using replay::BufferState;
 using replay::Change;
 using replay::GroupState;
 
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 class Master {
  public:
-  Master(const net::JobContext& job, net::MasterTransport& transport, PromptFeed& feed,
-         replay::ReplayBuffer& buffer)
+  Master(const net::JobContext& job, env::Env* env, net::MasterTransport& transport,
+         PromptFeed& feed, replay::ReplayBuffer& buffer)
       : job_(job),
+        env_(env),
         feed_(feed),
-        cluster_(job, transport),
-        stop_(job.config.run.shutdown_grace_s),
-        workers_(job.config, cluster_, stop_),
-        progress_(job.config, buffer, feed),
-        metrics_(job.config.run.dir + "/metrics.jsonl"),
-        evaluation_(job.config, workers_, metrics_) {}
+        cluster_(job, transport, env),
+        stop_(job.config.run.shutdown_grace_s, env),
+        workers_(job.config, cluster_, stop_, env),
+        progress_(job.config, env, buffer, feed),
+        metrics_(env, job.config.run.dir + "/metrics.jsonl"),
+        evaluation_(job.config, workers_, metrics_, env) {}
 
   int Run() {
     cluster_.WaitForHellos();
@@ -80,12 +74,12 @@ class Master {
   // buffer for the ledger.
   void CheckpointTrainer() {
     if (policy_version_ == checkpointed_version_) return;
-    auto t0 = Clock::now();
+    Clock::time_point t0 = Now(env_);
     const std::string dir = workers_.SaveCheckpoint(iteration_, policy_version_);
     const size_t lines = progress_.CheckpointSaved(policy_version_);
     checkpointed_version_ = policy_version_;
     LogInfo("checkpoint ", dir, " (iteration ", iteration_, ", policy version ", policy_version_,
-            "; ", lines, " ledger lines) in ", Since(t0), " s");
+            "; ", lines, " ledger lines) in ", SecondsSince(env_, t0), " s");
   }
 
   double Evaluate(const std::string& when) {
@@ -156,10 +150,10 @@ class Master {
     Commit(Segments(std::move(samples), iteration, m));
 
     // Score what finished; groups whose k samples are all scored are ready.
-    auto t0 = Clock::now();
+    Clock::time_point t0 = Now(env_);
     std::vector<uint64_t> completed = Score(m);
     m.dropped_equal_reward = DropEqualRewards(completed, iteration);
-    m.score_s = Since(t0);
+    m.score_s = SecondsSince(env_, t0);
 
     if (tc.overlap) {
       m.train = workers_.TakeStats(work);
@@ -176,10 +170,10 @@ class Master {
       }
     }
     if (train) {
-      t0 = Clock::now();
+      t0 = Now(env_);
       workers_.SyncWeights(policy_version_ + 1);
       ++policy_version_;
-      m.sync_s = Since(t0);
+      m.sync_s = SecondsSince(env_, t0);
     } else if (batch.ids.empty()) {
       LogInfo("iteration ", iteration, ": no complete group yet; nothing to train");
     }
@@ -270,6 +264,7 @@ class Master {
   }
 
   const net::JobContext& job_;
+  env::Env* env_;
   PromptFeed& feed_;
   Cluster cluster_;
   StopWatch stop_;
@@ -285,18 +280,19 @@ class Master {
 
 }  // namespace
 
-int RunRl(const net::JobContext& job, net::MasterTransport& transport, PromptFeed& feed,
-          replay::ReplayBuffer& buffer) {
-  Master master(job, transport, feed, buffer);
+int RunRl(const net::JobContext& job, env::Env* env, net::MasterTransport& transport,
+          PromptFeed& feed, replay::ReplayBuffer& buffer) {
+  Master master(job, env, transport, feed, buffer);
   return master.Run();
 }
 
 int RunMaster(const net::JobContext& job, net::MasterSocket& socket) {
-  std::filesystem::create_directories(job.config.run.dir);
-  std::ofstream(job.config.run.dir + "/master.endpoint") << socket.endpoint() << "\n";
-  std::unique_ptr<replay::ReplayBuffer> buffer = OpenReplayBuffer(job.config);
+  env::Env* env = env::Env::Posix();
+  env->CreateDir(job.config.run.dir);
+  env::WriteFileAtomically(env, job.config.run.dir + "/master.endpoint", socket.endpoint() + "\n");
+  std::unique_ptr<replay::ReplayBuffer> buffer = OpenReplayBuffer(job.config, env);
   std::unique_ptr<PromptFeed> feed = MakePromptFeed(job.config);
-  return RunRl(job, socket, *feed, *buffer);
+  return RunRl(job, env, socket, *feed, *buffer);
 }
 
 }  // namespace crescent::master

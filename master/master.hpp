@@ -6,6 +6,7 @@
 // evaluation (evaluation.hpp) and metrics (metrics.hpp).
 #pragma once
 
+#include "common/env/env.hpp"
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
 #include "master/prompt_feed.hpp"
@@ -13,11 +14,12 @@
 
 namespace crescent::master {
 
-// Runs the RL loop of job.config over its collaborators: the transport to the
-// workers, the prompt feed, and the opened replay buffer. Returns the exit
+// Runs the RL loop of job.config over its collaborators: the Env (files,
+// clock, sleeping), the transport to the workers, the prompt feed, and the
+// opened replay buffer. Returns the exit
 // code; throws naming the worker or key at fault when the job cannot go on.
-int RunRl(const net::JobContext& job, net::MasterTransport& transport, PromptFeed& feed,
-          replay::ReplayBuffer& buffer);
+int RunRl(const net::JobContext& job, env::Env* env, net::MasterTransport& transport,
+          PromptFeed& feed, replay::ReplayBuffer& buffer);
 
 // The master rank of a job: writes RUN_DIR/master.endpoint, opens the
 // replay buffer and the task's prompt feed, then RunRl.

@@ -8,7 +8,8 @@
 
 namespace crescent::master {
 
-MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app) {}
+MetricsLog::MetricsLog(env::Env* env, const std::string& path)
+    : out_(env->NewAppendableFile(path)) {}
 
 void MetricsLog::Iteration(const IterationMetrics& m) {
   const double n = std::max<double>(1, m.samples);
@@ -39,7 +40,7 @@ void MetricsLog::Iteration(const IterationMetrics& m) {
                            {"train", m.train_s},
                            {"sync", m.sync_s}}}};
   for (const auto& [k, v] : m.train) line["train"][k] = v;
-  out_ << line.dump() << "\n" << std::flush;
+  out_->Append(line.dump() + "\n");
   char text[320];
   std::snprintf(text, sizeof text,
                 "iter %lld | reward %.3f | acc %.3f | len %.1f | %.0f tok/s | %zu unfinished | "
@@ -51,13 +52,11 @@ void MetricsLog::Iteration(const IterationMetrics& m) {
 
 void MetricsLog::Eval(const std::string& when, proto::PolicyVersion version, double accuracy,
                       size_t problems) {
-  out_ << nlohmann::json{{"eval", when},
-                         {"policy_version", version},
-                         {"heldout_accuracy", accuracy},
-                         {"problems", problems}}
-              .dump()
-       << "\n"
-       << std::flush;
+  const nlohmann::json line = {{"eval", when},
+                               {"policy_version", version},
+                               {"heldout_accuracy", accuracy},
+                               {"problems", problems}};
+  out_->Append(line.dump() + "\n");
 }
 
 }  // namespace crescent::master

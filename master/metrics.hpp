@@ -3,11 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/env/env.hpp"
 #include "common/proto/messages.hpp"
 
 namespace crescent::master {
@@ -31,14 +32,14 @@ struct IterationMetrics {
 class MetricsLog {
  public:
   // Appends to `path` (a resumed run adds to its file).
-  explicit MetricsLog(const std::string& path);
+  MetricsLog(env::Env* env, const std::string& path);
   // Writes the line and logs a one-line summary.
   void Iteration(const IterationMetrics& m);
   void Eval(const std::string& when, proto::PolicyVersion version, double accuracy,
             size_t problems);
 
  private:
-  std::ofstream out_;
+  std::unique_ptr<env::WritableFile> out_;
 };
 
 }  // namespace crescent::master

@@ -1,9 +1,6 @@
 #include "master/progress.hpp"
 
-#include <chrono>
-#include <filesystem>
 #include <optional>
-#include <thread>
 
 #include "common/run/run_dir.hpp"
 #include "common/util/log.hpp"
@@ -13,7 +10,8 @@ namespace crescent::master {
 using replay::Change;
 using replay::GroupState;
 
-std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& config) {
+std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& config,
+                                                       env::Env* env) {
   const auto& rc = config.replay;
   replay::JournalOptions options;
   options.fsync_policy = rc.fsync == "commit"     ? replay::FsyncPolicy::kEveryCommit
@@ -21,14 +19,13 @@ std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& con
                                                   : replay::FsyncPolicy::kNever;
   options.fsync_interval = std::chrono::milliseconds(rc.fsync_interval_ms);
   const std::string dir = run::ReplayDir(config.run.dir);
-  std::filesystem::create_directories(config.run.dir);
+  env->CreateDir(config.run.dir);
   // The master of a job killed a moment ago may still hold the lock.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const uint64_t give_up = env->NowMicros() + 20'000'000;
   while (true) {
     try {
       replay::RecoveryReport report;
-      auto buffer =
-          std::make_unique<replay::ReplayBuffer>(replay::Env::Posix(), dir, options, &report);
+      auto buffer = std::make_unique<replay::ReplayBuffer>(env, dir, options, &report);
       if (report.tail_truncated) {
         LogWarn("replay buffer: cut a torn tail of ", report.truncated_bytes, " bytes from ",
                 report.truncated_file, " at byte offset ", report.truncated_offset, " (",
@@ -41,19 +38,20 @@ std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& con
       }
       return buffer;
     } catch (const replay::JournalIoError& e) {
-      if (std::chrono::steady_clock::now() > give_up ||
-          std::string(e.what()).find("held by") == std::string::npos)
+      if (env->NowMicros() > give_up || std::string(e.what()).find("held by") == std::string::npos)
         throw;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      env->SleepForMicroseconds(250'000);
     }
   }
 }
 
-Progress::Progress(const config::Config& config, replay::ReplayBuffer& buffer, PromptFeed& feed)
+Progress::Progress(const config::Config& config, env::Env* env, replay::ReplayBuffer& buffer,
+                   PromptFeed& feed)
     : config_(config),
+      env_(env),
       buffer_(buffer),
       feed_(feed),
-      ledger_(run::LedgerPath(config.run.dir), config.rollout.max_staleness,
+      ledger_(env, run::LedgerPath(config.run.dir), config.rollout.max_staleness,
               config.trainer.mask_truncated) {}
 
 void Progress::Commit(const std::vector<Change>& changes) {
@@ -70,7 +68,7 @@ replay::Position Progress::Position(int64_t iteration, proto::PolicyVersion vers
 
 Progress::Start Progress::Resume() {
   const replay::BufferState& state = buffer_.state();
-  const std::optional<run::Checkpoint> checkpoint = run::LatestCheckpoint(config_.run.dir);
+  const std::optional<run::Checkpoint> checkpoint = run::LatestCheckpoint(env_, config_.run.dir);
   const proto::PolicyVersion version = checkpoint ? checkpoint->policy_version : 0;
   size_t covered = 0, redo = 0, unfinished = 0;
   for (const auto& [id, g] : state.groups()) {

@@ -17,11 +17,12 @@ namespace crescent::master {
 
 // Opens (creating or recovering) the run's replay buffer, logging what
 // recovery found. Waits up to 20 s for the lock of a job killed a moment ago.
-std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& config);
+std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& config, env::Env* env);
 
 class Progress {
  public:
-  Progress(const config::Config& config, replay::ReplayBuffer& buffer, PromptFeed& feed);
+  Progress(const config::Config& config, env::Env* env, replay::ReplayBuffer& buffer,
+           PromptFeed& feed);
 
   const replay::BufferState& state() const { return buffer_.state(); }
   // Commits the changes as one record; a snapshot every replay.snapshot_every.
@@ -48,6 +49,7 @@ class Progress {
 
  private:
   const config::Config& config_;
+  env::Env* env_;
   replay::ReplayBuffer& buffer_;
   PromptFeed& feed_;
   replay::Ledger ledger_;

@@ -12,7 +12,7 @@ bool StopWatch::Stopping() {
   if (net::StopSignal() == 0) return false;
   if (!stopping_) {
     stopping_ = true;
-    seen_ = std::chrono::steady_clock::now();
+    seen_ = Now(env_);
     LogWarn("received ", strsignal(net::StopSignal()), ": finishing this step, then committing (",
             "run.shutdown_grace_s = ", grace_s_, " s)");
   }
@@ -27,8 +27,6 @@ void StopWatch::CheckGrace(const std::string& waiting_for) {
   }
 }
 
-double StopWatch::SecondsSinceSignal() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - seen_).count();
-}
+double StopWatch::SecondsSinceSignal() const { return SecondsSince(env_, seen_); }
 
 }  // namespace crescent::master

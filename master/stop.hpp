@@ -5,11 +5,13 @@
 #include <chrono>
 #include <string>
 
+#include "master/clock.hpp"
+
 namespace crescent::master {
 
 class StopWatch {
  public:
-  explicit StopWatch(double grace_s) : grace_s_(grace_s) {}
+  StopWatch(double grace_s, env::Env* env) : grace_s_(grace_s), env_(env) {}
   // True once a stop signal arrived (net::StopSignal); logs it the first time.
   bool Stopping();
   // Throws when stopping and the grace period has run out while waiting for
@@ -19,8 +21,9 @@ class StopWatch {
 
  private:
   double grace_s_;
+  env::Env* env_;
   bool stopping_ = false;
-  std::chrono::steady_clock::time_point seen_;
+  Clock::time_point seen_;
 };
 
 }  // namespace crescent::master

@@ -8,8 +8,6 @@
 namespace crescent::master {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Splits `items` into `parts` nearly equal consecutive runs.
 template <class T>
 std::vector<std::vector<T>> Split(std::vector<T> items, size_t parts) {
@@ -24,14 +22,16 @@ std::vector<std::vector<T>> Split(std::vector<T> items, size_t parts) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(const config::Config& config, Cluster& cluster, StopWatch& stop)
+WorkerPool::WorkerPool(const config::Config& config, Cluster& cluster, StopWatch& stop,
+                       env::Env* env)
     : config_(config),
       cluster_(cluster),
       stop_(stop),
+      env_(env),
       tracker_(std::chrono::duration<double>(config.cluster.request_timeout_s)) {}
 
 void WorkerPool::Post(Batch& batch, const std::string& peer, proto::Message request) {
-  batch.ids.push_back(tracker_.Sent(peer, request, Clock::now()));
+  batch.ids.push_back(tracker_.Sent(peer, request, Now(env_)));
   cluster_.Send(peer, request);
 }
 
@@ -42,7 +42,7 @@ void WorkerPool::Wait(Batch& batch) {
     return true;
   };
   while (!answered()) {
-    for (const auto& r : tracker_.Overdue(Clock::now())) {
+    for (const auto& r : tracker_.Overdue(Now(env_))) {
       throw std::runtime_error(StrCat("no reply from ", cluster_.Describe(r.peer), " to ", r.name,
                                       " ", r.id, " within ", config_.cluster.request_timeout_s,
                                       " s (cluster.request_timeout_s)"));
@@ -55,7 +55,7 @@ void WorkerPool::Wait(Batch& batch) {
     if (!in) continue;
     const std::string name = proto::MessageName(in->message);
     const std::string error = proto::ErrorOf(in->message);
-    const std::string why = tracker_.Received(in->peer, std::move(in->message), Clock::now());
+    const std::string why = tracker_.Received(in->peer, std::move(in->message), Now(env_));
     if (!why.empty()) {
       LogWarn("ignored ", name, " from ", cluster_.Describe(in->peer), ": ", why);
       continue;

@@ -19,7 +19,7 @@ namespace crescent::master {
 
 class WorkerPool {
  public:
-  WorkerPool(const config::Config& config, Cluster& cluster, StopWatch& stop);
+  WorkerPool(const config::Config& config, Cluster& cluster, StopWatch& stop, env::Env* env);
 
   // Requests whose replies are awaited together.
   struct Batch {
@@ -64,6 +64,7 @@ class WorkerPool {
   const config::Config& config_;
   Cluster& cluster_;
   StopWatch& stop_;
+  env::Env* env_;
   RequestTracker tracker_;
 };
 

@@ -69,7 +69,8 @@ proto::CheckpointSaved FakeTrainer::SaveCheckpoint(const proto::SaveCheckpoint& 
 }
 
 InProcessTransport::InProcessTransport(const net::JobContext& job,
-                                       std::map<int, net::Service*> services) {
+                                       std::map<int, net::Service*> services, env::Env* env)
+    : env_(env) {
   for (const auto& [rank, service] : services) {
     const std::string peer = net::PeerName(rank);
     services_[peer] = service;
@@ -91,7 +92,7 @@ void InProcessTransport::Send(const std::string& peer, const proto::Message& mes
 
 std::optional<net::Incoming> InProcessTransport::Receive(std::chrono::milliseconds timeout) {
   if (inbox_.empty()) {
-    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(10)));
+    env_->SleepForMicroseconds(std::chrono::microseconds(timeout).count());
     return std::nullopt;
   }
   net::Incoming in = std::move(inbox_.front());

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env/env.hpp"
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
 #include "reward/reward_service.hpp"
@@ -48,9 +49,11 @@ class FakeTrainer : public trainer::TrainerService {
 // The master's transport to in-process services: every request is answered
 // at once by the peer's service (an ErrorReply when it serves no such
 // request); peers in `silent` never answer. Every peer says hello first.
+// Waiting for a message sleeps through `env` (a fake clock advances).
 class InProcessTransport : public net::MasterTransport {
  public:
-  InProcessTransport(const net::JobContext& job, std::map<int, net::Service*> services);
+  InProcessTransport(const net::JobContext& job, std::map<int, net::Service*> services,
+                     env::Env* env = env::Env::Posix());
   const std::string& endpoint() const override { return endpoint_; }
   void Send(const std::string& peer, const proto::Message& message) override;
   std::optional<net::Incoming> Receive(std::chrono::milliseconds timeout) override;
@@ -61,6 +64,7 @@ class InProcessTransport : public net::MasterTransport {
   std::vector<std::string> shutdowns;  // peers told to shut down
 
  private:
+  env::Env* env_;
   std::string endpoint_ = "inproc://master";
   std::map<std::string, net::Service*> services_;
   std::deque<net::Incoming> inbox_;

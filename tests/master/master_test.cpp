@@ -12,6 +12,7 @@
 #include "master/requests.hpp"
 #include "master/scheduling.hpp"
 #include "master/workers.hpp"
+#include "tests/common/fault_env.hpp"
 #include "tests/common/process.hpp"
 
 using namespace crescent;
@@ -121,24 +122,27 @@ TEST_CASE(
     "the worker",
     "[master]") {
   config::Config c = SmallRun(testing::TempDir("master-deadline"));
-  c.cluster.request_timeout_s = 0.3;
+  c.cluster.request_timeout_s = 1800;
   const net::JobContext job = testing::FourRankJob(c);
   FakeTrainer trainer;
   FakeRollout rollout;
   FakeReward reward;
-  testing::InProcessTransport transport(job, {{1, &trainer}, {2, &rollout}, {3, &reward}});
+  env::testing::FaultInjectionEnv clock;  // its fake clock: waiting takes no time
+  testing::InProcessTransport transport(job, {{1, &trainer}, {2, &rollout}, {3, &reward}}, &clock);
   transport.silent.insert("rank-3");
-  master::Cluster cluster(job, transport);
+  master::Cluster cluster(job, transport, &clock);
   cluster.WaitForHellos();
-  master::StopWatch stop(c.run.shutdown_grace_s);
-  master::WorkerPool workers(job.config, cluster, stop);
+  master::StopWatch stop(c.run.shutdown_grace_s, &clock);
+  master::WorkerPool workers(job.config, cluster, stop, &clock);
   // The rollout worker answers; the reward service never does.
   CHECK(workers.Generate({master::NewTask(c.rollout, 1, FixedFeed::Make(1, 2))}, 0).size() == 1);
-  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t t0 = clock.NowMicros();
   CHECK_THROWS_WITH(workers.Score({{1, FixedFeed::Make(1, 2), "3"}}),
                     "no reply from reward service rank 3 on host testhost (pid 1003) to "
-                    "ScoreRequest 2 within 0.3 s (cluster.request_timeout_s)");
-  CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
+                    "ScoreRequest 2 within 1800 s (cluster.request_timeout_s)");
+  const double waited = (clock.NowMicros() - t0) / 1e6;
+  CHECK(waited > 1800);
+  CHECK(waited < 1801);
 }
 
 TEST_CASE("a failed request stops the job naming the worker and the reason", "[master]") {
@@ -147,10 +151,10 @@ TEST_CASE("a failed request stops the job naming the worker and the reason", "[m
   FakeRollout rollout;
   FakeReward reward;
   testing::InProcessTransport transport(job, {{1, &trainer}, {2, &rollout}, {3, &reward}});
-  master::Cluster cluster(job, transport);
+  master::Cluster cluster(job, transport, env::Env::Posix());
   cluster.WaitForHellos();
-  master::StopWatch stop(30);
-  master::WorkerPool workers(job.config, cluster, stop);
+  master::StopWatch stop(30, env::Env::Posix());
+  master::WorkerPool workers(job.config, cluster, stop, env::Env::Posix());
   // The service threw: the error travels in the reply's error field.
   CHECK_THROWS_WITH(workers.SaveCheckpoint(1, 7),
                     "trainer rank 1 on host testhost (pid 1001): CheckpointSaved: not the "
@@ -242,8 +246,8 @@ TEST_CASE("whole RL iterations against fake services, in-process", "[master]") {
       FakeReward reward;
       testing::InProcessTransport transport(job, {{1, &trainer}, {2, &rollout}, {3, &reward}});
       FixedFeed feed;
-      std::unique_ptr<replay::ReplayBuffer> buffer = master::OpenReplayBuffer(c);
-      REQUIRE(master::RunRl(job, transport, feed, *buffer) == 0);
+      std::unique_ptr<replay::ReplayBuffer> buffer = master::OpenReplayBuffer(c, env::Env::Posix());
+      REQUIRE(master::RunRl(job, env::Env::Posix(), transport, feed, *buffer) == 0);
 
       // Every iteration trained (with overlap, from the second on: the
       // first has no complete group yet), and the new weights reached every
