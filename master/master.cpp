@@ -110,11 +110,7 @@ class Master {
 
   void OpenBuffer() {
     const auto& rc = job_.config.replay;
-    replay::JournalOptions options;
-    options.fsync_policy = rc.fsync == "commit"     ? replay::FsyncPolicy::kEveryCommit
-                           : rc.fsync == "interval" ? replay::FsyncPolicy::kInterval
-                                                    : replay::FsyncPolicy::kNever;
-    options.fsync_interval = std::chrono::milliseconds(rc.fsync_interval_ms);
+    const replay::JournalOptions options = rc.journal;
     const std::string dir = run::ReplayDir(job_.config.run.dir);
     // The master of a job killed a moment ago may still hold the lock.
     const auto give_up = Clock::now() + std::chrono::seconds(20);
@@ -268,7 +264,7 @@ class Master {
     auto t0 = Clock::now();
     std::vector<Change> changes;
     uint64_t next_id = state.next_trajectory_id();
-    if (rc.stale_policy == "restart")
+    if (rc.stale_policy == config::StalePolicy::kRestart)
       changes = RestartStale(state, policy_version_, rc.max_staleness, iteration, next_id);
     rollouts["restarted"] = changes.size();
     // Groups dropped since the last draw (equal rewards) are replaced by new
@@ -708,7 +704,7 @@ class Master {
   }
 
   void CheckLiveness() {
-    const double timeout = job_.config.cluster.heartbeat_timeout_s;
+    const double timeout = job_.config.cluster.link.heartbeat_timeout_s;
     for (const auto& peer : connected_) {
       double silent = socket_.SilenceSeconds(peer);
       bool reported = unresponsive_.count(peer) > 0;

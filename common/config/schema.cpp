@@ -7,19 +7,69 @@ namespace crescent::config {
 
 using internal::AtLeast;
 using internal::Fraction;
+using internal::Mebibytes;
 using internal::NonEmpty;
 using internal::NonNegative;
-using internal::OneOf;
 using internal::PortNumber;
 using internal::Positive;
+
+// ---- the names of enumerated choices ------------------------------------------
+
+const std::vector<Choice<LogLevel>>& ChoicesOf(const LogLevel*) {
+  static const std::vector<Choice<LogLevel>> kChoices = {{"debug", LogLevel::kDebug},
+                                                         {"info", LogLevel::kInfo},
+                                                         {"warn", LogLevel::kWarn},
+                                                         {"error", LogLevel::kError}};
+  return kChoices;
+}
+const std::vector<Choice<task::SourceKind>>& ChoicesOf(const task::SourceKind*) {
+  static const std::vector<Choice<task::SourceKind>> kChoices = {
+      {"arithmetic", task::SourceKind::kArithmetic}, {"jsonl", task::SourceKind::kJsonl}};
+  return kChoices;
+}
+const std::vector<Choice<task::SamplerKind>>& ChoicesOf(const task::SamplerKind*) {
+  static const std::vector<Choice<task::SamplerKind>> kChoices = {
+      {"uniform", task::SamplerKind::kUniform},
+      {"curriculum", task::SamplerKind::kCurriculum},
+      {"prioritised", task::SamplerKind::kPrioritised}};
+  return kChoices;
+}
+const std::vector<Choice<StalePolicy>>& ChoicesOf(const StalePolicy*) {
+  static const std::vector<Choice<StalePolicy>> kChoices = {{"exclude", StalePolicy::kExclude},
+                                                            {"restart", StalePolicy::kRestart}};
+  return kChoices;
+}
+const std::vector<Choice<Algorithm>>& ChoicesOf(const Algorithm*) {
+  static const std::vector<Choice<Algorithm>> kChoices = {
+      {"kimi", Algorithm::kKimi}, {"grpo", Algorithm::kGrpo}, {"reinforce", Algorithm::kReinforce}};
+  return kChoices;
+}
+const std::vector<Choice<LossNormalisation>>& ChoicesOf(const LossNormalisation*) {
+  static const std::vector<Choice<LossNormalisation>> kChoices = {
+      {"token", LossNormalisation::kToken}, {"sequence", LossNormalisation::kSequence}};
+  return kChoices;
+}
+const std::vector<Choice<LrScheduleKind>>& ChoicesOf(const LrScheduleKind*) {
+  static const std::vector<Choice<LrScheduleKind>> kChoices = {
+      {"constant", LrScheduleKind::kConstant}, {"cosine", LrScheduleKind::kCosine}};
+  return kChoices;
+}
+const std::vector<Choice<replay::FsyncPolicy>>& ChoicesOf(const replay::FsyncPolicy*) {
+  static const std::vector<Choice<replay::FsyncPolicy>> kChoices = {
+      {"commit", replay::FsyncPolicy::kEveryCommit},
+      {"interval", replay::FsyncPolicy::kInterval},
+      {"never", replay::FsyncPolicy::kNever}};
+  return kChoices;
+}
+
+// ---- the keys -------------------------------------------------------------------
 
 template <class V>
 void RunSection::Visit(V& v) {
   v.Field("dir", dir, "Run directory: effective config, metrics, logs, checkpoints.", NonEmpty());
   v.Field("seed", seed, "Seed for prompt sampling, initialisation and generation.");
   v.Field("iterations", iterations, "Number of RL iterations to run.", AtLeast(0));
-  v.Field("log_level", log_level, "Log verbosity: debug, info, warn or error.",
-          OneOf({"debug", "info", "warn", "error"}));
+  v.Field("log_level", log_level, "Log verbosity: debug, info, warn or error.");
   v.Field("shutdown_grace_s", shutdown_grace_s,
           "On SIGTERM (or SIGINT), the job commits its work and exits within this many seconds; "
           "run the same command again to resume.",
@@ -40,17 +90,17 @@ void ClusterSection::Visit(V& v) {
           NonEmpty());
   v.Field("master_port", master_port, "TCP port of the master's socket; 0 lets the OS choose.",
           PortNumber());
-  v.Field("heartbeat_interval_s", heartbeat_interval_s,
+  v.Field("heartbeat_interval_s", link.heartbeat_interval_s,
           "Seconds between heartbeats, sent both ways.", Positive());
-  v.Field("heartbeat_timeout_s", heartbeat_timeout_s,
+  v.Field("heartbeat_timeout_s", link.heartbeat_timeout_s,
           "Seconds without a heartbeat after which a peer is reported unresponsive.", Positive());
   v.Field("startup_timeout_s", startup_timeout_s,
           "Seconds the master waits for every rank to say hello.", Positive());
   v.Field("worker_lost_after_s", worker_lost_after_s,
           "Seconds of silence after which the master gives a worker up and stops the job.",
           Positive());
-  v.Field("max_message_mb", max_message_mb, "Largest message accepted on a socket, in MiB.",
-          AtLeast(1));
+  v.Field("max_message_mb", Mebibytes{link.max_payload_bytes},
+          "Largest message accepted on a socket, in MiB.", AtLeast(1));
   v.Field("mpirun", mpirun, "The mpirun program `crescent run` launches the job with.", NonEmpty());
   v.Field("mpirun_args", mpirun_args, "Extra arguments for mpirun (e.g. [--mca, btl, tcp,self]).");
   v.Field("hostfile", hostfile,
@@ -82,24 +132,23 @@ void ModelSection::Visit(V& v) {
 
 template <class V>
 void TaskSection::Visit(V& v) {
-  v.Field("name", name, "Prompt source: arithmetic (built-in) or jsonl (task.prompts_file).",
-          OneOf({"arithmetic", "jsonl"}));
+  v.Field("name", name, "Prompt source: arithmetic (built-in) or jsonl (task.prompts_file).");
   v.Field("prompts_file", prompts_file,
           "JSONL prompts, one {\"id\", \"prompt\", \"answer\", ...} per line (task.name: jsonl).");
-  v.Field("seed", seed, "Seed of the built-in task's problems and of prompt sampling.");
-  v.Field("min_level", min_level, "Built-in task: easiest difficulty level.", AtLeast(1));
-  v.Field("max_level", max_level,
+  v.Field("seed", arithmetic.seed, "Seed of the built-in task's problems and of prompt sampling.");
+  v.Field("min_level", arithmetic.min_level, "Built-in task: easiest difficulty level.",
+          AtLeast(1));
+  v.Field("max_level", arithmetic.max_level,
           "Built-in task: hardest difficulty level (1: a+b one digit each, 2: two digits plus one, "
           "3: two digits each, 4: a-b, 5: a*b).",
           AtLeast(1));
-  v.Field("heldout_size", heldout_size,
+  v.Field("heldout_size", arithmetic.heldout_size,
           "Held-out problems, never trained on, for accuracy before, during and after RL.",
           AtLeast(0));
   v.Field(
-      "sampler", sampler,
-      "Prompt sampling: uniform, curriculum (easy to hard) or prioritised (by 1 - success rate).",
-      OneOf({"uniform", "curriculum", "prioritised"}));
-  v.Field("curriculum_warmup", curriculum_warmup,
+      "sampler", sampler.kind,
+      "Prompt sampling: uniform, curriculum (easy to hard) or prioritised (by 1 - success rate).");
+  v.Field("curriculum_warmup", sampler.curriculum_warmup,
           "Curriculum: prompts drawn from the whole set before drawing hard ones only.",
           AtLeast(0));
 }
@@ -123,8 +172,7 @@ void SftSection::Visit(V& v) {
           Fraction());
   v.Field("lr", lr, "Supervised peak learning rate (Adam).", Positive());
   v.Field("lr_schedule", lr_schedule,
-          "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last step.",
-          OneOf({"constant", "cosine"}));
+          "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last step.");
   v.Field("warmup_steps", warmup_steps,
           "Steps over which the learning rate rises linearly to sft.lr.", AtLeast(0));
   v.Field("min_lr_ratio", min_lr_ratio, "cosine: the final learning rate, as a fraction of lr.",
@@ -165,15 +213,14 @@ void RolloutSection::Visit(V& v) {
   v.Field("stale_policy", stale_policy,
           "What happens to an unfinished trajectory with a segment older than max_staleness: "
           "exclude (continue it; its stale segments carry no gradient) or restart (drop it, "
-          "logged in the ledger, and generate a fresh one).",
-          OneOf({"exclude", "restart"}));
+          "logged in the ledger, and generate a fresh one).");
 }
 
 template <class V>
 void TrainerSection::Visit(V& v) {
-  v.Field("algorithm", algorithm,
-          "kimi (k1.5 mirror descent, docs/training.md), grpo, or reinforce (group-mean baseline).",
-          OneOf({"kimi", "grpo", "reinforce"}));
+  v.Field(
+      "algorithm", algorithm,
+      "kimi (k1.5 mirror descent, docs/training.md), grpo, or reinforce (group-mean baseline).");
   v.Field("tau", tau,
           "kimi: the relative-entropy weight tau; it acts from an iteration's second optimizer "
           "step on (docs/training.md).",
@@ -182,8 +229,7 @@ void TrainerSection::Visit(V& v) {
   v.Field("lr_schedule", lr_schedule,
           "constant, or cosine: after the warm-up, decay to min_lr_ratio * lr at the last "
           "optimizer step of the run (run.iterations * steps_per_iteration). Steps are counted "
-          "across resumes.",
-          OneOf({"constant", "cosine"}));
+          "across resumes.");
   v.Field("warmup_steps", warmup_steps,
           "Optimizer steps over which the learning rate rises linearly to trainer.lr.", AtLeast(0));
   v.Field("min_lr_ratio", min_lr_ratio, "cosine: the final learning rate, as a fraction of lr.",
@@ -203,8 +249,7 @@ void TrainerSection::Visit(V& v) {
   v.Field("loss_normalisation", loss_normalisation,
           "grpo: token (a group's token terms summed, divided by its trained tokens: long "
           "responses weigh more) or sequence (each response's per-token mean, averaged over the "
-          "group).",
-          OneOf({"token", "sequence"}));
+          "group).");
   v.Field("mask_truncated", mask_truncated,
           "Responses cut by length (finish reason length) carry no loss; they still count in "
           "their group's mean reward.");
@@ -253,12 +298,11 @@ void RewardSection::Visit(V& v) {
 
 template <class V>
 void ReplaySection::Visit(V& v) {
-  v.Field("fsync", fsync,
+  v.Field("fsync", journal.fsync_policy,
           "When the replay buffer's log reaches the disk: commit (before each commit returns), "
-          "interval (every fsync_interval_ms), never (left to the OS).",
-          OneOf({"commit", "interval", "never"}));
-  v.Field("fsync_interval_ms", fsync_interval_ms, "fsync: interval: milliseconds between fsyncs.",
-          AtLeast(1));
+          "interval (every fsync_interval_ms), never (left to the OS).");
+  v.Field("fsync_interval_ms", journal.fsync_interval,
+          "fsync: interval: milliseconds between fsyncs.", AtLeast(1));
   v.Field("snapshot_every", snapshot_every,
           "Write a snapshot of the replay buffer (and drop the log before it) every N commits.",
           AtLeast(1));

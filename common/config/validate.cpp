@@ -14,8 +14,9 @@ void Validate(const Config& c) {
   if (order != roles) {
     fail("cluster.rank_order", "expected each of master, trainer, rollout, reward exactly once");
   }
-  if (c.task.max_level < c.task.min_level) fail("task.max_level", "expected >= task.min_level");
-  if (c.task.name == "jsonl" && c.task.prompts_file.empty()) {
+  if (c.task.arithmetic.max_level < c.task.arithmetic.min_level)
+    fail("task.max_level", "expected >= task.min_level");
+  if (c.task.name == task::SourceKind::kJsonl && c.task.prompts_file.empty()) {
     fail("task.prompts_file", "expected a file when task.name is jsonl");
   }
   if (c.model.heads % c.model.kv_heads != 0 || c.model.hidden_size % c.model.heads != 0) {
@@ -29,10 +30,10 @@ void Validate(const Config& c) {
          "expected >= 1 with trainer.overlap (what is trained was generated one policy version "
          "earlier)");
   }
-  if (c.trainer.kl_coef > 0 && c.trainer.algorithm != "grpo") {
+  if (c.trainer.kl_coef > 0 && c.trainer.algorithm != Algorithm::kGrpo) {
     fail("trainer.kl_coef", "expected 0 unless trainer.algorithm is grpo");
   }
-  if (c.cluster.heartbeat_timeout_s <= 2 * c.cluster.heartbeat_interval_s) {
+  if (c.cluster.link.heartbeat_timeout_s <= 2 * c.cluster.link.heartbeat_interval_s) {
     fail("cluster.heartbeat_timeout_s", "expected more than twice cluster.heartbeat_interval_s");
   }
 }

@@ -56,12 +56,6 @@ std::string ExpectedOneOf(const std::vector<std::string>& names) {
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   return StrCat("expected one of ", list);
 }
-Check<std::string> OneOf(std::vector<std::string> choices) {
-  return [choices](const std::string& v) {
-    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string();
-    return ExpectedOneOf(choices);
-  };
-}
 Check<std::string> NonEmpty() {
   return [](const std::string& v) { return v.empty() ? "expected a non-empty string" : ""; };
 }

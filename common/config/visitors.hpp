@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <set>
@@ -36,7 +37,6 @@ Check<double> Positive();
 Check<double> NonNegative();
 Check<double> Fraction();
 Check<std::string> NonEmpty();
-Check<std::string> OneOf(std::vector<std::string> choices);
 
 // "expected one of a, b, c"
 std::string ExpectedOneOf(const std::vector<std::string>& names);
@@ -68,6 +68,27 @@ struct Codec<E, std::enable_if_t<std::is_enum_v<E>>> {
       names.push_back(c.name);
     }
     return ExpectedOneOf(names);
+  }
+};
+
+// Integers narrower than int64_t or unsigned: range-checked.
+template <class I>
+struct Codec<I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, int64_t> &&
+                                 !std::is_same_v<I, bool>>> {
+  using Yaml = int64_t;
+  static Yaml Encode(const I& v) { return static_cast<int64_t>(v); }
+  static std::string Decode(const Yaml& y, I& v) {
+    if constexpr (std::is_unsigned_v<I>) {
+      if (y < 0) return "expected an integer >= 0";
+      if (static_cast<uint64_t>(y) > std::numeric_limits<I>::max())
+        return StrCat("expected an integer <= ", std::numeric_limits<I>::max());
+    } else {
+      if (y < std::numeric_limits<I>::min() || y > std::numeric_limits<I>::max())
+        return StrCat("expected an integer in ", std::numeric_limits<I>::min(), "..",
+                      std::numeric_limits<I>::max());
+    }
+    v = static_cast<I>(y);
+    return "";
   }
 };
 

@@ -59,13 +59,7 @@ std::string JobContext::Describe(int r) const {
   return StrCat(kind, " rank ", r, " on host ", hosts[r]);
 }
 
-LinkOptions JobContext::link_options() const {
-  LinkOptions o;
-  o.heartbeat_interval_s = config.cluster.heartbeat_interval_s;
-  o.heartbeat_timeout_s = config.cluster.heartbeat_timeout_s;
-  o.max_payload_bytes = static_cast<size_t>(config.cluster.max_message_mb) << 20;
-  return o;
-}
+LinkOptions JobContext::link_options() const { return config.cluster.link; }
 
 int ServeWorker(const JobContext& job, const RequestHandler& handle) {
   proto::Hello hello{config::RoleName(job.role()), job.rank, job.hosts[job.rank],
@@ -81,7 +75,7 @@ int ServeWorker(const JobContext& job, const RequestHandler& handle) {
     if (!message) {
       if (!link.MasterAlive()) {
         LogError("the master (", job.master_endpoint, ") has been silent for more than ",
-                 job.config.cluster.heartbeat_timeout_s, " s: exiting");
+                 job.config.cluster.link.heartbeat_timeout_s, " s: exiting");
         return 3;
       }
       continue;
