@@ -35,13 +35,6 @@ std::string SelfExecutable() {
   return self.string();
 }
 
-LogLevel ParseLevel(const std::string& name) {
-  if (name == "debug") return LogLevel::kDebug;
-  if (name == "warn") return LogLevel::kWarn;
-  if (name == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
-}
-
 // Set by the launcher's signal handler.
 volatile sig_atomic_t g_launcher_signal = 0;
 void OnLauncherSignal(int signal) {
@@ -192,7 +185,7 @@ int RunWorkerRank(int argc, char** argv) {
                                        " rollout workers, ", job.config.cluster.reward_services,
                                        " reward services) but MPI started ", session.size()));
     }
-    SetLogLevel(ParseLevel(job.config.run.log_level));
+    SetLogLevel(job.config.run.log_level);
     SetLogIdentity(StrCat(config::RoleName(job.role()), "[", job.rank, "]@", host));
     // "vm/10.77.0.12": simulated hosts share a host name, so add the address.
     std::string where = host;

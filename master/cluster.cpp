@@ -68,7 +68,7 @@ void Cluster::Send(const std::string& peer, const proto::Message& message) {
 }
 
 void Cluster::CheckLiveness() {
-  const double timeout = job_.config.cluster.heartbeat_timeout_s;
+  const double timeout = job_.config.cluster.link.heartbeat_timeout_s;
   for (const auto& peer : connected_) {
     double silent = transport_.SilenceSeconds(peer);
     bool reported = unresponsive_.count(peer) > 0;

@@ -115,7 +115,7 @@ class Master {
     // draw (equal rewards) are replaced by new prompts on top.
     std::vector<Change> changes;
     uint64_t next_id = state.next_trajectory_id();
-    if (rc.stale_policy == "restart")
+    if (rc.stale_policy == config::StalePolicy::kRestart)
       changes = RestartStale(state, policy_version_, rc.max_staleness, iteration, next_id);
     m.restarted = changes.size();
     const size_t want =

@@ -13,11 +13,7 @@ using replay::GroupState;
 std::unique_ptr<replay::ReplayBuffer> OpenReplayBuffer(const config::Config& config,
                                                        env::Env* env) {
   const auto& rc = config.replay;
-  replay::JournalOptions options;
-  options.fsync_policy = rc.fsync == "commit"     ? replay::FsyncPolicy::kEveryCommit
-                         : rc.fsync == "interval" ? replay::FsyncPolicy::kInterval
-                                                  : replay::FsyncPolicy::kNever;
-  options.fsync_interval = std::chrono::milliseconds(rc.fsync_interval_ms);
+  const replay::JournalOptions options = rc.journal;
   const std::string dir = run::ReplayDir(config.run.dir);
   env->CreateDir(config.run.dir);
   // The master of a job killed a moment ago may still hold the lock.

@@ -14,10 +14,8 @@ namespace {
 class SampledFeed : public PromptFeed {
  public:
   explicit SampledFeed(const config::Config& c) : source_(task::MakeTaskSource(c)) {
-    task::SamplerOptions options;
-    options.kind = c.task.sampler;
-    options.seed = static_cast<uint64_t>(c.task.seed * 7919 + c.run.seed);
-    options.curriculum_warmup = c.task.curriculum_warmup;
+    task::SamplerOptions options = c.task.sampler;
+    options.seed = static_cast<uint64_t>(c.task.arithmetic.seed * 7919 + c.run.seed);
     try {
       sampler_ = task::MakeSampler(source_->Training(), options);
     } catch (const std::exception& e) {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config/replay_options.hpp"
 #include "common/env/env.hpp"
 
 namespace crescent::replay {
@@ -84,19 +85,8 @@ class StateMachine {
   virtual void Restore(std::string_view snapshot) = 0;
 };
 
-enum class FsyncPolicy {
-  kEveryCommit,  // each commit group is fsync'ed before Append returns
-  kInterval,     // fsync when fsync_interval has passed since the last one
-  kNever,        // left to the OS (and to Sync() / Checkpoint())
-};
-
-struct JournalOptions {
-  FsyncPolicy fsync_policy = FsyncPolicy::kEveryCommit;
-  std::chrono::milliseconds fsync_interval{100};
-  // Largest record accepted by Append and by recovery.
-  uint32_t max_record_bytes = 64u << 20;
-  bool create_if_missing = true;
-};
+// FsyncPolicy, JournalOptions: common/config/replay_options.hpp (the config's
+// replay section embeds them).
 
 struct RecoveryReport {
   std::string snapshot_file;  // empty when none

@@ -6,13 +6,6 @@
 
 namespace crescent::trainer {
 
-LrSchedule::Kind LrScheduleKind(const std::string& name) {
-  if (name == "constant") return LrSchedule::Kind::kConstant;
-  if (name == "cosine") return LrSchedule::Kind::kCosine;
-  throw std::invalid_argument("unknown learning-rate schedule \"" + name +
-                              "\" (expected constant or cosine)");
-}
-
 double LearningRate(const LrSchedule& s, int64_t step) {
   if (step < s.warmup_steps)
     return s.peak * static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps);
@@ -27,13 +20,12 @@ double LearningRate(const LrSchedule& s, int64_t step) {
 }
 
 LrSchedule RlSchedule(const config::Config& c) {
-  return {LrScheduleKind(c.trainer.lr_schedule), c.trainer.lr, c.trainer.warmup_steps,
+  return {c.trainer.lr_schedule, c.trainer.lr, c.trainer.warmup_steps,
           c.run.iterations * c.trainer.steps_per_iteration, c.trainer.min_lr_ratio};
 }
 
 LrSchedule SftSchedule(const config::Config& c) {
-  return {LrScheduleKind(c.sft.lr_schedule), c.sft.lr, c.sft.warmup_steps, c.sft.steps,
-          c.sft.min_lr_ratio};
+  return {c.sft.lr_schedule, c.sft.lr, c.sft.warmup_steps, c.sft.steps, c.sft.min_lr_ratio};
 }
 
 }  // namespace crescent::trainer

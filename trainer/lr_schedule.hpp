@@ -11,16 +11,13 @@
 namespace crescent::trainer {
 
 struct LrSchedule {
-  enum class Kind { kConstant, kCosine };
+  using Kind = config::LrScheduleKind;  // trainer.lr_schedule, sft.lr_schedule
   Kind kind = Kind::kConstant;
   double peak = 3e-4;        // the rate after warm-up
   int64_t warmup_steps = 0;  // steps 0..warmup-1 rise linearly to peak
   int64_t total_steps = 0;   // cosine: the rate reaches peak * min_ratio here
   double min_ratio = 0.1;    // cosine: the floor, as a fraction of peak
 };
-
-// "constant" or "cosine"; throws std::invalid_argument otherwise.
-LrSchedule::Kind LrScheduleKind(const std::string& name);
 
 // The rate of optimizer step `step` (0-based): peak * (step + 1) / warmup
 // during warm-up; then peak (constant), or for cosine

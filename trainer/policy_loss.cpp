@@ -54,8 +54,13 @@ torch::Tensor K3Divergence(const torch::Tensor& token_logp, const torch::Tensor&
 }
 
 torch::Tensor NormaliseRows(const torch::Tensor& rows, const torch::Tensor& tokens,
-                            const std::string& normalisation) {
-  if (normalisation == "sequence") return (rows / tokens.clamp_min(1)).mean();
+                            config::LossNormalisation normalisation) {
+  switch (normalisation) {
+    case config::LossNormalisation::kSequence:
+      return (rows / tokens.clamp_min(1)).mean();
+    case config::LossNormalisation::kToken:
+      break;
+  }
   return rows.sum() / tokens.sum().clamp_min(1);
 }
 

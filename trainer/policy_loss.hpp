@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "common/config/config.hpp"
+
 namespace crescent::trainer {
 
 // Kimi k1.5's online mirror-descent loss for one group, already divided by
@@ -46,9 +48,9 @@ torch::Tensor GrpoLoss(const torch::Tensor& token_logp, const torch::Tensor& beh
 torch::Tensor K3Divergence(const torch::Tensor& token_logp, const torch::Tensor& ref_logp);
 
 // A group's per-row sums over trained tokens (`rows`: [k]) normalised as
-// configured: "token" divides their total by the group's trained tokens
-// (`tokens`: [k], per row); "sequence" averages each row's per-token mean.
+// configured: kToken divides their total by the group's trained tokens
+// (`tokens`: [k], per row); kSequence averages each row's per-token mean.
 torch::Tensor NormaliseRows(const torch::Tensor& rows, const torch::Tensor& tokens,
-                            const std::string& normalisation);
+                            config::LossNormalisation normalisation);
 
 }  // namespace crescent::trainer

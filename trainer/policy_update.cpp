@@ -62,7 +62,7 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
   model->train();
   std::vector<torch::Tensor> params = model->parameters();
   if (c.reset_optimizer) ResetOptimizerState(optimizer.adam);
-  const bool grpo = c.algorithm == "grpo";
+  const bool grpo = c.algorithm == config::Algorithm::kGrpo;
   // Every sample, group by group: group g is rows offset[g] .. offset[g+1]-1.
   std::vector<const proto::TrainSample*> samples;
   std::vector<int64_t> offset = {0};
@@ -157,17 +157,22 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
       torch::Tensor loss = torch::zeros({});
       for (size_t g = 0; g < groups.size(); ++g) {
         const int64_t from = offset[g], k = offset[g + 1] - offset[g];
-        if (c.algorithm == "kimi") {
-          loss = loss +
-                 KimiLoss(seq.narrow(0, from, k), ref_seq.narrow(0, from, k), rewards[g], c.tau);
-        } else if (c.algorithm == "reinforce") {
-          loss = loss + ReinforceLoss(seq.narrow(0, from, k), rewards[g]);
-        } else {
-          const torch::Tensor n = tokens_per_row.narrow(0, from, k);
-          loss = loss - NormaliseRows(objective.narrow(0, from, k), n, c.loss_normalisation);
-          if (kl.defined())
-            kl_value +=
-                NormaliseRows(kl.narrow(0, from, k), n, c.loss_normalisation).item<double>();
+        switch (c.algorithm) {
+          case config::Algorithm::kKimi:
+            loss = loss +
+                   KimiLoss(seq.narrow(0, from, k), ref_seq.narrow(0, from, k), rewards[g], c.tau);
+            break;
+          case config::Algorithm::kReinforce:
+            loss = loss + ReinforceLoss(seq.narrow(0, from, k), rewards[g]);
+            break;
+          case config::Algorithm::kGrpo: {
+            const torch::Tensor n = tokens_per_row.narrow(0, from, k);
+            loss = loss - NormaliseRows(objective.narrow(0, from, k), n, c.loss_normalisation);
+            if (kl.defined())
+              kl_value +=
+                  NormaliseRows(kl.narrow(0, from, k), n, c.loss_normalisation).item<double>();
+            break;
+          }
         }
       }
       loss = loss * share;

@@ -104,9 +104,10 @@ std::vector<SftStep> TrainSft(model::Policy& policy, const std::vector<task::Pro
 }
 
 double RunSft(const config::Config& c) {
-  if (c.task.name != "arithmetic") {
+  if (c.task.name != task::SourceKind::kArithmetic) {
     throw std::runtime_error(StrCat("crescent sft trains on the built-in task only; task.name is ",
-                                    c.task.name, " (", c.Where("task.name"), ")"));
+                                    config::ChoiceName(c.task.name), " (", c.Where("task.name"),
+                                    ")"));
   }
   model::SetComputeThreads(static_cast<int>(c.threads.trainer));
   // The training pool RL draws from, and its held-out set.

@@ -2,6 +2,12 @@
 // structs. Every key has a default and a one-line meaning (docs/config.md is
 // generated from the same table); unknown keys are errors; errors name the key,
 // the file and the line.
+//
+// Options: a module's options struct is defined once, with its defaults, in a
+// dependency-free header here (net_options.hpp, replay_options.hpp,
+// task_options.hpp), and embedded in its section; the module takes that
+// struct. Enumerated keys are parsed once into enum classes (ChoicesOf names
+// their YAML values); consumers switch on them.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "common/config/net_options.hpp"
+#include "common/config/replay_options.hpp"
+#include "common/config/task_options.hpp"
+#include "common/util/log.hpp"
+
 namespace crescent::config {
 
 // Thrown for any configuration problem; what() names key, file and line.
@@ -19,11 +30,48 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// ---- enumerated choices --------------------------------------------------------
+
+// rollout.stale_policy
+enum class StalePolicy { kExclude, kRestart };
+// trainer.algorithm
+enum class Algorithm { kKimi, kGrpo, kReinforce };
+// trainer.loss_normalisation
+enum class LossNormalisation { kToken, kSequence };
+// trainer.lr_schedule, sft.lr_schedule
+enum class LrScheduleKind { kConstant, kCosine };
+
+template <class E>
+struct Choice {
+  const char* name;  // as written in YAML
+  E value;
+};
+// The YAML names of each enumerated key's values, in the documented order.
+const std::vector<Choice<LogLevel>>& ChoicesOf(const LogLevel*);
+const std::vector<Choice<task::SourceKind>>& ChoicesOf(const task::SourceKind*);
+const std::vector<Choice<task::SamplerKind>>& ChoicesOf(const task::SamplerKind*);
+const std::vector<Choice<StalePolicy>>& ChoicesOf(const StalePolicy*);
+const std::vector<Choice<Algorithm>>& ChoicesOf(const Algorithm*);
+const std::vector<Choice<LossNormalisation>>& ChoicesOf(const LossNormalisation*);
+const std::vector<Choice<LrScheduleKind>>& ChoicesOf(const LrScheduleKind*);
+const std::vector<Choice<replay::FsyncPolicy>>& ChoicesOf(const replay::FsyncPolicy*);
+
+// The YAML name of a choice: ChoiceName(StalePolicy::kRestart) is "restart".
+template <class E>
+const char* ChoiceName(E value) {
+  for (const auto& c : ChoicesOf(static_cast<const E*>(nullptr))) {
+    if (c.value == value) return c.name;
+  }
+  return "?";
+}
+
+// ---- sections -------------------------------------------------------------------
+
 struct RunSection {
   std::string dir = "runs/quickstart";
   int64_t seed = 1;
   int64_t iterations = 300;
-  std::string log_level = "info";
+  LogLevel log_level = LogLevel::kInfo;
   double shutdown_grace_s = 30.0;
   template <class V>
   void Visit(V& v);
@@ -36,12 +84,10 @@ struct ClusterSection {
   std::vector<std::string> rank_order = {"master", "trainer", "rollout", "reward"};
   std::string interface = "auto";
   int64_t master_port = 0;
-  double heartbeat_interval_s = 1.0;
-  double heartbeat_timeout_s = 10.0;
+  net::LinkOptions link;  // heartbeat_interval_s, heartbeat_timeout_s, max_message_mb
   double startup_timeout_s = 120.0;
   double worker_lost_after_s = 300.0;
   double request_timeout_s = 3600.0;
-  int64_t max_message_mb = 64;
   std::string mpirun = "mpirun";
   std::vector<std::string> mpirun_args = {};
   std::string hostfile = "";
@@ -70,14 +116,11 @@ struct ModelSection {
 };
 
 struct TaskSection {
-  std::string name = "arithmetic";  // or "jsonl"
-  std::string prompts_file = "";    // for name: jsonl
-  int64_t seed = 1;
-  int64_t min_level = 1;
-  int64_t max_level = 3;
-  int64_t heldout_size = 200;
-  std::string sampler = "uniform";  // uniform, curriculum, prioritised
-  int64_t curriculum_warmup = 200;
+  task::SourceKind name = task::SourceKind::kArithmetic;
+  std::string prompts_file = "";  // for name: jsonl
+  // task.seed, task.min_level, task.max_level, task.heldout_size
+  task::ArithmeticSourceOptions arithmetic;
+  task::SamplerOptions sampler;  // task.sampler (its kind), task.curriculum_warmup
   template <class V>
   void Visit(V& v);
 };
@@ -89,7 +132,7 @@ struct SftSection {
   int64_t max_level = 0;  // 0: task.max_level
   double teacher_error = 0;
   double lr = 3e-3;
-  std::string lr_schedule = "cosine";  // constant, cosine
+  LrScheduleKind lr_schedule = LrScheduleKind::kCosine;
   int64_t warmup_steps = 100;
   double min_lr_ratio = 0.1;
   double grad_clip = 1.0;
@@ -110,25 +153,25 @@ struct RolloutSection {
   int64_t repeat_ngram = 0;
   int64_t repeat_count = 4;
   int64_t max_staleness = 4;
-  std::string stale_policy = "exclude";  // or "restart"
+  StalePolicy stale_policy = StalePolicy::kExclude;
   template <class V>
   void Visit(V& v);
 };
 
 struct TrainerSection {
-  std::string algorithm = "kimi";  // kimi, grpo, reinforce
+  Algorithm algorithm = Algorithm::kKimi;
   double tau = 0.5;
   double lr = 3e-4;
-  std::string lr_schedule = "constant";  // constant, cosine
+  LrScheduleKind lr_schedule = LrScheduleKind::kConstant;
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.1;
   int64_t groups_per_step = 16;  // B: complete prompt groups per training step
   int64_t steps_per_iteration = 1;
   bool reset_optimizer = true;
   double grad_clip = 1.0;
-  double clip_epsilon = 0.2;                 // grpo
-  double kl_coef = 0.0;                      // grpo
-  std::string loss_normalisation = "token";  // grpo: token, sequence
+  double clip_epsilon = 0.2;                                         // grpo
+  double kl_coef = 0.0;                                              // grpo
+  LossNormalisation loss_normalisation = LossNormalisation::kToken;  // grpo
   bool mask_truncated = false;
   bool drop_equal_reward_groups = false;
   int64_t checkpoint_every = 10;
@@ -153,8 +196,7 @@ struct RewardSection {
 };
 
 struct ReplaySection {
-  std::string fsync = "commit";  // commit, interval, never
-  int64_t fsync_interval_ms = 100;
+  replay::JournalOptions journal;  // fsync, fsync_interval_ms
   int64_t snapshot_every = 200;
   template <class V>
   void Visit(V& v);

@@ -58,12 +58,6 @@ std::string JobContext::Describe(int r) const {
   return StrCat(kind, " rank ", r, " on host ", hosts[r]);
 }
 
-LinkOptions JobContext::link_options() const {
-  LinkOptions o;
-  o.heartbeat_interval_s = config.cluster.heartbeat_interval_s;
-  o.heartbeat_timeout_s = config.cluster.heartbeat_timeout_s;
-  o.max_payload_bytes = static_cast<size_t>(config.cluster.max_message_mb) << 20;
-  return o;
-}
+LinkOptions JobContext::link_options() const { return config.cluster.link; }
 
 }  // namespace crescent::net

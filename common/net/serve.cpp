@@ -22,7 +22,7 @@ int Serve(const JobContext& job, Service& service) {
     if (!message) {
       if (!link.MasterAlive()) {
         LogError("the master (", job.master_endpoint, ") has been silent for more than ",
-                 job.config.cluster.heartbeat_timeout_s, " s: exiting");
+                 job.config.cluster.link.heartbeat_timeout_s, " s: exiting");
         return 3;
       }
       continue;

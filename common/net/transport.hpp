@@ -11,17 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "common/config/net_options.hpp"
 #include "common/proto/messages.hpp"
 
 namespace crescent::net {
 
 using Clock = std::chrono::steady_clock;
 
-struct LinkOptions {
-  double heartbeat_interval_s = 1.0;
-  double heartbeat_timeout_s = 10.0;
-  size_t max_payload_bytes = 64u << 20;
-};
+// LinkOptions: common/config/net_options.hpp (the cluster section embeds them).
 
 // The IPv4 address to advertise: of `interface` ("eth0"), or with "auto" the
 // first non-loopback interface that is up, else 127.0.0.1. Throws naming the

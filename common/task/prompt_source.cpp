@@ -75,7 +75,7 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
 }
 
 std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& c) {
-  if (c.task.name == "jsonl") {
+  if (c.task.name == SourceKind::kJsonl) {
     try {
       return MakeJsonlSource(c.task.prompts_file);
     } catch (const std::exception& e) {
@@ -83,12 +83,7 @@ std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& c) {
           StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
     }
   }
-  ArithmeticSourceOptions o;
-  o.seed = static_cast<uint64_t>(c.task.seed);
-  o.min_level = static_cast<int>(c.task.min_level);
-  o.max_level = static_cast<int>(c.task.max_level);
-  o.heldout_size = static_cast<size_t>(c.task.heldout_size);
-  return MakeArithmeticSource(o);
+  return MakeArithmeticSource(c.task.arithmetic);
 }
 
 }  // namespace crescent::task

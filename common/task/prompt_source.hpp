@@ -20,13 +20,8 @@ class PromptSource {
   virtual const std::vector<Prompt>& Heldout() const = 0;
 };
 
-struct ArithmeticSourceOptions {
-  uint64_t seed = 0;
-  int min_level = 1;
-  int max_level = 5;
-  size_t heldout_size = 200;
-  size_t training_size = 5000;  // distinct training problems in the pool (at most)
-};
+// ArithmeticSourceOptions: common/config/task_options.hpp (the config's task
+// section embeds them).
 
 // The built-in arithmetic task. Throws std::invalid_argument on bad options.
 std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions& options);

@@ -153,14 +153,17 @@ class PrioritisedSampler : public Sampler {
 
 std::unique_ptr<Sampler> MakeSampler(const std::vector<Prompt>& pool, const SamplerOptions& o) {
   if (pool.empty()) throw std::invalid_argument("sampler: empty prompt pool");
-  if (o.kind == "uniform") return std::make_unique<UniformSampler>(pool.size(), o.seed);
-  if (o.kind == "curriculum") return std::make_unique<CurriculumSampler>(pool, o);
-  if (o.kind == "prioritised") {
-    if (o.min_weight <= 0) throw std::invalid_argument("sampler: min_weight must be > 0");
-    return std::make_unique<PrioritisedSampler>(pool.size(), o);
+  switch (o.kind) {
+    case SamplerKind::kUniform:
+      return std::make_unique<UniformSampler>(pool.size(), o.seed);
+    case SamplerKind::kCurriculum:
+      return std::make_unique<CurriculumSampler>(pool, o);
+    case SamplerKind::kPrioritised:
+      if (o.min_weight <= 0) throw std::invalid_argument("sampler: min_weight must be > 0");
+      return std::make_unique<PrioritisedSampler>(pool.size(), o);
   }
-  throw std::invalid_argument(
-      StrCat("unknown sampler \"", o.kind, "\" (uniform, curriculum or prioritised)"));
+  throw std::invalid_argument(StrCat("unknown sampler kind ", static_cast<int>(o.kind),
+                                     " (uniform, curriculum or prioritised)"));
 }
 
 }  // namespace crescent::task

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/task_options.hpp"
 #include "common/task/prompt.hpp"
 
 namespace crescent::task {
@@ -26,23 +27,11 @@ class Sampler {
   virtual void LoadState(const std::string& state) = 0;
 };
 
-struct SamplerOptions {
-  std::string kind = "uniform";  // uniform | curriculum | prioritised
-  uint64_t seed = 0;
-  // curriculum: draws from the whole pool before drawing hard prompts only.
-  int64_t curriculum_warmup = 1000;
-  // curriculum: prompts whose metadata "difficulty" (a number) is >= this are
-  // hard; when unset (< 0), the highest difficulty in the pool.
-  double hard_difficulty = -1;
-  // prioritised: s_i starts here and moves by s_i += rate * (observed - s_i).
-  double initial_success = 0.5;
-  double success_rate_step = 0.1;
-  // prioritised: weight floor so that solved prompts keep a small chance.
-  double min_weight = 1e-3;
-};
+// SamplerOptions: common/config/task_options.hpp (the config's task section
+// embeds them).
 
 // Over `pool` (kept by reference: it must outlive the sampler). Throws
-// std::invalid_argument for an unknown kind, an empty pool, or a curriculum
+// std::invalid_argument for an empty pool, or a curriculum
 // whose prompts lack a numeric "difficulty".
 std::unique_ptr<Sampler> MakeSampler(const std::vector<Prompt>& pool,
                                      const SamplerOptions& options);

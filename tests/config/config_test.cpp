@@ -102,6 +102,50 @@ TEST_CASE("show prints a config that parses back to the same values", "[config]"
   CHECK(again.cluster.interface == "eth0");
 }
 
+TEST_CASE("enumerated keys parse into enums, and modules' options fill from their keys",
+          "[config]") {
+  namespace cfg = crescent::config;
+  namespace task = crescent::task;
+  namespace replay = crescent::replay;
+  Config c = ParseConfig(
+      "run:\n  log_level: warn\ntask:\n  name: jsonl\n  prompts_file: p.jsonl\n  sampler: "
+      "curriculum\n  curriculum_warmup: 7\n  seed: 5\n  max_level: 4\nrollout:\n  stale_policy: "
+      "restart\ntrainer:\n  algorithm: grpo\n  loss_normalisation: sequence\n  lr_schedule: "
+      "cosine\nsft:\n  lr_schedule: constant\nreplay:\n  fsync: interval\n  "
+      "fsync_interval_ms: 250\ncluster:\n  heartbeat_interval_s: 2\n  heartbeat_timeout_s: 9\n  "
+      "max_message_mb: 3\n",
+      "a.yaml");
+  CHECK(c.run.log_level == crescent::LogLevel::kWarn);
+  CHECK(c.task.name == task::SourceKind::kJsonl);
+  CHECK(c.task.sampler.kind == task::SamplerKind::kCurriculum);
+  CHECK(c.task.sampler.curriculum_warmup == 7);
+  CHECK(c.task.arithmetic.seed == 5);
+  CHECK(c.task.arithmetic.max_level == 4);
+  CHECK(c.rollout.stale_policy == cfg::StalePolicy::kRestart);
+  CHECK(c.trainer.algorithm == cfg::Algorithm::kGrpo);
+  CHECK(c.trainer.loss_normalisation == cfg::LossNormalisation::kSequence);
+  CHECK(c.trainer.lr_schedule == cfg::LrScheduleKind::kCosine);
+  CHECK(c.sft.lr_schedule == cfg::LrScheduleKind::kConstant);
+  CHECK(c.replay.journal.fsync_policy == replay::FsyncPolicy::kInterval);
+  CHECK(c.replay.journal.fsync_interval == std::chrono::milliseconds(250));
+  CHECK(c.cluster.link.heartbeat_interval_s == 2);
+  CHECK(c.cluster.link.heartbeat_timeout_s == 9);
+  CHECK(c.cluster.link.max_payload_bytes == size_t{3} << 20);
+  CHECK(cfg::ChoiceName(c.rollout.stale_policy) == std::string("restart"));
+  CHECK(cfg::ChoiceName(replay::FsyncPolicy::kEveryCommit) == std::string("commit"));
+  // The modules' own structs carry the documented defaults: the sections
+  // embed them, so a default is stated once.
+  const Config defaults;
+  CHECK(task::SamplerOptions{}.curriculum_warmup == 200);
+  CHECK(task::ArithmeticSourceOptions{}.max_level == 3);
+  CHECK(defaults.replay.journal.fsync_policy == replay::FsyncPolicy::kEveryCommit);
+  CHECK(ErrorOf("task:\n  seed: -1\n") ==
+        "task.seed: expected an integer >= 0, got \"-1\" (configs/x.yaml:2)");
+  CHECK(ErrorOf("replay:\n  fsync: sometimes\n") ==
+        "replay.fsync: expected one of commit, interval, never, got \"sometimes\" "
+        "(configs/x.yaml:2)");
+}
+
 TEST_CASE("the embedded default config is valid", "[config]") {
   Config c = ParseConfig(crescent::config::EmbeddedDefaultConfig(), "<embedded>");
   CHECK(c.run.dir == "runs/quickstart");

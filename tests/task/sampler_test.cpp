@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "common/config/config.hpp"
+
 using namespace crescent::task;
 
 namespace {
@@ -41,7 +43,7 @@ TEST_CASE("uniform sampler covers the pool and is deterministic", "[task]") {
 TEST_CASE("curriculum: whole pool for the warm-up, then hard only", "[task]") {
   auto pool = Pool({1, 2, 3, 3, 1, 2});
   SamplerOptions o;
-  o.kind = "curriculum";
+  o.kind = SamplerKind::kCurriculum;
   o.curriculum_warmup = 600;
   auto s = MakeSampler(pool, o);
   std::map<size_t, int> warm;
@@ -67,7 +69,7 @@ TEST_CASE("curriculum: whole pool for the warm-up, then hard only", "[task]") {
 TEST_CASE("prioritised: probability proportional to 1 - success rate", "[task]") {
   auto pool = Pool({1, 1, 1, 1});
   SamplerOptions o;
-  o.kind = "prioritised";
+  o.kind = SamplerKind::kPrioritised;
   o.seed = 3;
   o.success_rate_step = 1.0;  // s_i = last observation, to make the target exact
   auto s = MakeSampler(pool, o);
@@ -97,16 +99,17 @@ TEST_CASE("prioritised: probability proportional to 1 - success rate", "[task]")
 
 TEST_CASE("samplers refuse bad options", "[task]") {
   SamplerOptions o;
-  o.kind = "greedy";
-  CHECK_THROWS_WITH(MakeSampler(Pool({1}), o), Catch::Contains("greedy"));
-  o.kind = "uniform";
+  o.kind = static_cast<SamplerKind>(7);
+  CHECK_THROWS_WITH(MakeSampler(Pool({1}), o), Catch::Contains("unknown sampler kind 7"));
+  o.kind = SamplerKind::kUniform;
   CHECK_THROWS_AS(MakeSampler({}, o), std::invalid_argument);
 }
 
 TEST_CASE("a sampler restored from a saved state draws what the original draws", "[task]") {
   auto pool = Pool({1, 2, 3, 3, 1, 2, 3});
-  for (const char* kind : {"uniform", "curriculum", "prioritised"}) {
-    INFO(kind);
+  for (SamplerKind kind :
+       {SamplerKind::kUniform, SamplerKind::kCurriculum, SamplerKind::kPrioritised}) {
+    INFO(crescent::config::ChoiceName(kind));
     SamplerOptions o;
     o.kind = kind;
     o.seed = 5;

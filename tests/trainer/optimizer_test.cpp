@@ -107,7 +107,8 @@ TEST_CASE("learning-rate schedules: warm-up, constant, cosine to the floor", "[t
   CHECK(LearningRate(s, 52) == Approx(0.1 + 0.9 * 0.5));  // half way
   CHECK(LearningRate(s, 100) == Approx(0.1));             // the floor
   CHECK(LearningRate(s, 1000) == Approx(0.1));
-  CHECK_THROWS_AS(LrScheduleKind("linear"), std::invalid_argument);
+  CHECK_THROWS_AS(config::ParseConfig("", "<test>", {"trainer.lr_schedule=linear"}),
+                  config::ConfigError);
 
   // The keys that set them: RL's over the run's optimizer steps, SFT's over
   // its steps.
@@ -212,11 +213,12 @@ TEST_CASE("GRPO's loss with kl_coef adds the KL term, normalised like the policy
   for (auto& g : groups)
     for (auto& s : g.samples) s.reward = 1.0;
   config::TrainerSection c;
-  c.algorithm = "grpo";
+  c.algorithm = config::Algorithm::kGrpo;
   c.kl_coef = 0.3;
   c.grad_clip = 1e9;
-  for (const char* normalisation : {"token", "sequence"}) {
-    INFO(normalisation);
+  for (config::LossNormalisation normalisation :
+       {config::LossNormalisation::kToken, config::LossNormalisation::kSequence}) {
+    INFO(config::ChoiceName(normalisation));
     c.loss_normalisation = normalisation;
     torch::manual_seed(5);
     model::Llama trained(Tiny());
@@ -244,8 +246,9 @@ TEST_CASE("GRPO's loss with kl_coef adds the KL term, normalised like the policy
         tokens += n;
         per_row += row / n;
       }
-      const double kl =
-          std::string(normalisation) == "token" ? group_sum / tokens : per_row / g.samples.size();
+      const double kl = normalisation == config::LossNormalisation::kToken
+                            ? group_sum / tokens
+                            : per_row / g.samples.size();
       expected += c.kl_coef * kl / groups.size();
       kl_mean += kl / groups.size();
     }
@@ -259,8 +262,10 @@ TEST_CASE("token and sequence normalisation of a group's rows", "[trainer]") {
   // Rows summing 2 over 1 token and 6 over 3 tokens.
   torch::Tensor rows = torch::tensor({2.0, 6.0});
   torch::Tensor tokens = torch::tensor({1.0, 3.0});
-  CHECK(NormaliseRows(rows, tokens, "token").item<double>() == Approx(8.0 / 4));
-  CHECK(NormaliseRows(rows, tokens, "sequence").item<double>() == Approx((2.0 + 2.0) / 2));
+  CHECK(NormaliseRows(rows, tokens, config::LossNormalisation::kToken).item<double>() ==
+        Approx(8.0 / 4));
+  CHECK(NormaliseRows(rows, tokens, config::LossNormalisation::kSequence).item<double>() ==
+        Approx((2.0 + 2.0) / 2));
 }
 
 TEST_CASE("trainer.grad_clip scales the gradient Adam sees to the clip norm", "[trainer]") {
@@ -294,8 +299,8 @@ namespace crescent::trainer {
 TEST_CASE("a trainer whose share of the batch is empty still takes its step", "[trainer]") {
   // With more trainers than groups some get none: they must join the
   // gradient all-reduce with zeros, and count the step.
-  for (const char* algorithm : {"kimi", "grpo"}) {
-    INFO(algorithm);
+  for (config::Algorithm algorithm : {config::Algorithm::kKimi, config::Algorithm::kGrpo}) {
+    INFO(config::ChoiceName(algorithm));
     torch::manual_seed(6);
     model::Llama m(Tiny());
     config::TrainerSection c;

@@ -85,16 +85,17 @@ torch::Tensor GroupLoss(model::Llama& m, const proto::TrainGroup& g,
   }
   torch::Tensor tokens = model::TokenLogprobs(m, ids) * mask;
   torch::Tensor seq = tokens.sum(1);
-  if (c.algorithm == "kimi") return KimiLoss(seq, seq.detach(), rewards, c.tau);
-  if (c.algorithm == "reinforce") return ReinforceLoss(seq, rewards);
+  if (c.algorithm == config::Algorithm::kKimi) return KimiLoss(seq, seq.detach(), rewards, c.tau);
+  if (c.algorithm == config::Algorithm::kReinforce) return ReinforceLoss(seq, rewards);
   return GrpoLoss(tokens, behaviour * mask, mask, rewards, c.clip_epsilon);
 }
 
 }  // namespace
 
 TEST_CASE("length-bucketed trainer batches give each group's own gradients", "[trainer]") {
-  for (const char* algorithm : {"kimi", "reinforce", "grpo"}) {
-    INFO(algorithm);
+  for (config::Algorithm algorithm :
+       {config::Algorithm::kKimi, config::Algorithm::kReinforce, config::Algorithm::kGrpo}) {
+    INFO(config::ChoiceName(algorithm));
     torch::manual_seed(3);
     model::Llama trained(SmallConfig());
     model::Llama reference(SmallConfig());
