@@ -53,27 +53,25 @@ std::string Config::Where(const std::string& key) const {
   return it == provenance.end() ? "default" : it->second;
 }
 
-const char* RoleName(Role role) {
-  switch (role) {
-    case Role::kMaster:
-      return "master";
-    case Role::kTrainer:
-      return "trainer";
-    case Role::kRollout:
-      return "rollout";
-    case Role::kReward:
-      return "reward";
-  }
-  return "?";
-}
+const char* RoleName(Role role) { return ChoiceName(role); }
 
 std::vector<Role> RankRoles(const ClusterSection& cluster) {
   std::vector<Role> roles;
-  for (const auto& name : cluster.rank_order) {
-    if (name == "master") roles.push_back(Role::kMaster);
-    if (name == "trainer") roles.insert(roles.end(), cluster.trainers, Role::kTrainer);
-    if (name == "rollout") roles.insert(roles.end(), cluster.rollout_workers, Role::kRollout);
-    if (name == "reward") roles.insert(roles.end(), cluster.reward_services, Role::kReward);
+  for (const Role role : cluster.rank_order) {
+    switch (role) {
+      case Role::kMaster:
+        roles.push_back(Role::kMaster);
+        break;
+      case Role::kTrainer:
+        roles.insert(roles.end(), cluster.trainers, Role::kTrainer);
+        break;
+      case Role::kRollout:
+        roles.insert(roles.end(), cluster.rollout_workers, Role::kRollout);
+        break;
+      case Role::kReward:
+        roles.insert(roles.end(), cluster.reward_services, Role::kReward);
+        break;
+    }
   }
   return roles;
 }

@@ -32,6 +32,9 @@ class ConfigError : public std::runtime_error {
 
 // ---- enumerated choices --------------------------------------------------------
 
+// The roles of a job's ranks (cluster.rank_order; RoleName in logs).
+enum class Role { kMaster, kTrainer, kRollout, kReward };
+
 // rollout.stale_policy
 enum class StalePolicy { kExclude, kRestart };
 // trainer.algorithm
@@ -47,6 +50,7 @@ struct Choice {
   E value;
 };
 // The YAML names of each enumerated key's values, in the documented order.
+const std::vector<Choice<Role>>& ChoicesOf(const Role*);
 const std::vector<Choice<LogLevel>>& ChoicesOf(const LogLevel*);
 const std::vector<Choice<task::SourceKind>>& ChoicesOf(const task::SourceKind*);
 const std::vector<Choice<task::SamplerKind>>& ChoicesOf(const task::SamplerKind*);
@@ -81,7 +85,7 @@ struct ClusterSection {
   int64_t trainers = 1;
   int64_t rollout_workers = 1;
   int64_t reward_services = 1;
-  std::vector<std::string> rank_order = {"master", "trainer", "rollout", "reward"};
+  std::vector<Role> rank_order = {Role::kMaster, Role::kTrainer, Role::kRollout, Role::kReward};
   std::string interface = "auto";
   int64_t master_port = 0;
   net::LinkOptions link;  // heartbeat_interval_s, heartbeat_timeout_s, max_message_mb
@@ -231,8 +235,7 @@ struct Config {
   std::string Where(const std::string& key) const;
 };
 
-// Role names as used in cluster.rank_order and in logs.
-enum class Role { kMaster, kTrainer, kRollout, kReward };
+// Role names as used in cluster.rank_order and in logs: ChoiceName(role).
 const char* RoleName(Role role);
 // The role of each MPI rank, in rank order, as the cluster section lays it out.
 std::vector<Role> RankRoles(const ClusterSection& cluster);

@@ -15,6 +15,13 @@ using internal::Positive;
 
 // ---- the names of enumerated choices ------------------------------------------
 
+const std::vector<Choice<Role>>& ChoicesOf(const Role*) {
+  static const std::vector<Choice<Role>> kChoices = {{"master", Role::kMaster},
+                                                     {"trainer", Role::kTrainer},
+                                                     {"rollout", Role::kRollout},
+                                                     {"reward", Role::kReward}};
+  return kChoices;
+}
 const std::vector<Choice<LogLevel>>& ChoicesOf(const LogLevel*) {
   static const std::vector<Choice<LogLevel>> kChoices = {{"debug", LogLevel::kDebug},
                                                          {"info", LogLevel::kInfo},

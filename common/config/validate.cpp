@@ -9,8 +9,8 @@ void Validate(const Config& c) {
   auto fail = [&c](const std::string& key, const std::string& what) {
     throw ConfigError(StrCat(key, ": ", what, " (", c.Where(key), ")"));
   };
-  std::multiset<std::string> order(c.cluster.rank_order.begin(), c.cluster.rank_order.end());
-  std::multiset<std::string> roles = {"master", "trainer", "rollout", "reward"};
+  std::multiset<Role> order(c.cluster.rank_order.begin(), c.cluster.rank_order.end());
+  std::multiset<Role> roles = {Role::kMaster, Role::kTrainer, Role::kRollout, Role::kReward};
   if (order != roles) {
     fail("cluster.rank_order", "expected each of master, trainer, rollout, reward exactly once");
   }

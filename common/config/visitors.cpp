@@ -76,8 +76,14 @@ std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
+    case YAML::NodeType::Sequence: {
+      std::string items;
+      for (const auto& item : node) {
+        if (!item.IsScalar()) return "a list";
+        items += (items.empty() ? "" : ", ") + item.Scalar();
+      }
+      return "[" + items + "]";
+    }
     case YAML::NodeType::Null:
       return "nothing";
     default:

@@ -71,6 +71,26 @@ struct Codec<E, std::enable_if_t<std::is_enum_v<E>>> {
   }
 };
 
+// A list of enumerated choices: a list of their names.
+template <class E>
+struct Codec<std::vector<E>, std::enable_if_t<std::is_enum_v<E>>> {
+  using Yaml = std::vector<std::string>;
+  static Yaml Encode(const std::vector<E>& v) {
+    Yaml names;
+    for (const E& e : v) names.push_back(ChoiceName(e));
+    return names;
+  }
+  static std::string Decode(const Yaml& y, std::vector<E>& v) {
+    std::vector<E> values(y.size());
+    for (size_t i = 0; i < y.size(); ++i) {
+      const std::string problem = Codec<E>::Decode(y[i], values[i]);
+      if (!problem.empty()) return StrCat(problem, " in each item");
+    }
+    v = values;
+    return "";
+  }
+};
+
 // Integers narrower than int64_t or unsigned: range-checked.
 template <class I>
 struct Codec<I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, int64_t> &&

@@ -31,8 +31,8 @@ class Sampler {
 // embeds them).
 
 // Over `pool` (kept by reference: it must outlive the sampler). Throws
-// std::invalid_argument for an empty pool, or a curriculum
-// whose prompts lack a numeric "difficulty".
+// std::invalid_argument for an empty pool, or a curriculum whose prompts lack
+// a numeric "difficulty".
 std::unique_ptr<Sampler> MakeSampler(const std::vector<Prompt>& pool,
                                      const SamplerOptions& options);
 

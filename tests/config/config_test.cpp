@@ -23,7 +23,8 @@ std::string ErrorOf(const std::string& yaml, const std::vector<std::string>& ove
 TEST_CASE("defaults fill every key of an empty file", "[config]") {
   Config c = ParseConfig("", "empty.yaml");
   CHECK(c.cluster.rollout_workers == 1);
-  CHECK(c.cluster.rank_order == std::vector<std::string>{"master", "trainer", "rollout", "reward"});
+  using R = crescent::config::Role;
+  CHECK(c.cluster.rank_order == std::vector<R>{R::kMaster, R::kTrainer, R::kRollout, R::kReward});
   CHECK(c.Where("cluster.trainers") == "default");
 }
 
@@ -66,6 +67,9 @@ TEST_CASE("unknown keys are errors, with a suggestion when one is close", "[conf
 }
 
 TEST_CASE("cross-key rules name the key at fault", "[config]") {
+  CHECK(ErrorOf("cluster:\n  rank_order: [master, trainer, boss, reward]\n") ==
+        "cluster.rank_order: expected one of master, trainer, rollout, reward in each item, got "
+        "[master, trainer, boss, reward] (configs/x.yaml:2)");
   CHECK(ErrorOf("cluster:\n  rank_order: [master, trainer, rollout]\n") ==
         "cluster.rank_order: expected each of master, trainer, rollout, reward exactly once "
         "(configs/x.yaml:2)");
