@@ -147,7 +147,7 @@ class Master {
     std::vector<proto::Sample> samples =
         workers_.TakeSamples(work, policy_version_, &m.generated_with);
     m.generate_s = workers_.Took<proto::GenerateResult>(work);
-    Commit(Segments(std::move(samples), iteration, m));
+    progress_.Commit(Segments(std::move(samples), iteration, m));
 
     // Score what finished; groups whose k samples are all scored are ready.
     Clock::time_point t0 = Now(env_);
@@ -196,8 +196,6 @@ class Master {
     metrics_.Iteration(m);
   }
 
-  void Commit(const std::vector<Change>& changes) { progress_.Commit(changes); }
-
   // The generated samples as buffer changes (a segment each).
   std::vector<Change> Segments(std::vector<proto::Sample> samples, int64_t iteration,
                                IterationMetrics& m) {
@@ -236,7 +234,7 @@ class Master {
       changes.emplace_back(replay::ScoreTrajectory{
           id, score.reward - (repeated ? job_.config.reward.repeat_penalty : 0.0), score.correct});
     }
-    Commit(changes);
+    progress_.Commit(changes);
     std::set<uint64_t> completed;
     for (const auto& [id, score] : scores) {
       const uint64_t group = state.trajectories().at(id).group_id;
@@ -258,7 +256,7 @@ class Master {
     if (!job_.config.trainer.drop_equal_reward_groups) return 0;
     const std::vector<Change> drops =
         DropEqualRewardGroups(progress_.state(), completed, iteration);
-    Commit(drops);
+    progress_.Commit(drops);
     replace_dropped_ += drops.size();
     return drops.size();
   }
