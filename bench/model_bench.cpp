@@ -191,7 +191,7 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
     const int64_t kPrompt = 8;
     std::vector<GenerationRequest> reqs(B);
     for (int64_t b = 0; b < B; ++b) {
-      reqs[b].prompt.assign(kPrompt, (b * 7) % V);
+      reqs[b].prompt.assign(kPrompt, static_cast<tok::TokenId>((b * 7) % V));
       reqs[b].max_new_tokens = static_cast<int32_t>(N);
       reqs[b].temperature = 0;
     }

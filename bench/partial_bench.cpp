@@ -49,19 +49,15 @@ struct Options {
 };
 
 struct Prompt {
-  std::vector<int64_t> tokens;
-  std::vector<int64_t> answer;  // expected response, <eos> included
+  std::vector<tok::TokenId> tokens;
+  std::vector<tok::TokenId> answer;  // expected response, <eos> included
 };
-
-std::vector<int64_t> Encode(const tok::CharTokenizer& tokenizer, const std::string& text) {
-  return tokenizer.Encode(text);
-}
 
 Prompt MakePrompt(const tok::CharTokenizer& tokenizer, size_t start) {
   Prompt p;
   p.tokens = {tok::CharTokenizer::kBos};
-  for (int64_t id : Encode(tokenizer, kChain.substr(start, 1) + ":")) p.tokens.push_back(id);
-  p.answer = Encode(tokenizer, kChain.substr(start));
+  for (tok::TokenId id : tokenizer.Encode(kChain.substr(start, 1) + ":")) p.tokens.push_back(id);
+  p.answer = tokenizer.Encode(kChain.substr(start));
   p.answer.push_back(tok::CharTokenizer::kEos);
   return p;
 }
@@ -93,9 +89,10 @@ void WarmStart(model::Policy& policy, const Options& o) {
     torch::Tensor ids = torch::zeros({batch, width}, torch::kLong);
     torch::Tensor mask = torch::zeros({batch, width - 1});
     for (int64_t r = 0; r < batch; ++r) {
-      std::vector<int64_t> seq = rows[r].tokens;
+      std::vector<tok::TokenId> seq = rows[r].tokens;
       seq.insert(seq.end(), rows[r].answer.begin(), rows[r].answer.end());
-      ids.index_put_({r, Slice(0, static_cast<int64_t>(seq.size()))}, torch::tensor(seq));
+      ids.index_put_({r, Slice(0, static_cast<int64_t>(seq.size()))},
+                     torch::tensor(seq).to(torch::kLong));
       mask.index_put_({r, Slice(static_cast<int64_t>(rows[r].tokens.size()) - 1,
                                 static_cast<int64_t>(seq.size()) - 1)},
                       1.0);
@@ -191,7 +188,7 @@ class Bench {
         add.trajectory_id = tasks[i].trajectory_id;
         add.prompt_tokens.assign(requests[i].prompt.begin(),
                                  requests[i].prompt.end() - tasks[i].prefix.size());
-        add.segment.tokens.assign(results[i].tokens.begin(), results[i].tokens.end());
+        add.segment.tokens = results[i].tokens;
         add.segment.logprobs = results[i].logprobs;
         add.segment.policy_version = version;
         add.segment.iteration = iteration;
@@ -202,7 +199,7 @@ class Bench {
         r.tokens_generated += static_cast<int64_t>(results[i].tokens.size());
         const replay::Trajectory& t = state.trajectories().at(add.trajectory_id);
         if (!t.finished()) continue;
-        std::vector<int64_t> response;
+        std::vector<tok::TokenId> response;
         for (const auto& s : t.segments)
           response.insert(response.end(), s.tokens.begin(), s.tokens.end());
         const bool right = response == prompts_[prompt_of[i]].answer;

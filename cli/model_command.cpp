@@ -31,6 +31,7 @@ int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, s
     return 2;
   }
   try {
+    // Read wider than tok::TokenId: an id past its range is refused below, not wrapped.
     std::vector<int64_t> ids;
     try {
       json j;

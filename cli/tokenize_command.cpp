@@ -39,7 +39,8 @@ int TokenizeCommand(const std::vector<std::string>& args, std::istream& in, std:
     if (decode) {
       if (!value.is_array())
         throw std::runtime_error(StrCat("tokenize: line ", number, " is not an array of ids"));
-      out << nlohmann::json(tokenizer->Decode(value.get<std::vector<int32_t>>())).dump() << "\n";
+      out << nlohmann::json(tokenizer->Decode(value.get<std::vector<tok::TokenId>>())).dump()
+          << "\n";
     } else {
       if (!value.is_string())
         throw std::runtime_error(StrCat("tokenize: line ", number, " is not a JSON string"));

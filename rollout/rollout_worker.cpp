@@ -26,8 +26,6 @@ proto::FinishReason ToFinishReason(model::Finish f) {
   return proto::FinishReason::kStop;
 }
 
-std::vector<int32_t> To32(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
-
 // The rollout worker of one rank: a copy of the policy, taking new weights
 // from the first trainer between generation batches.
 class RolloutWorker : public RolloutService {
@@ -42,14 +40,14 @@ class RolloutWorker : public RolloutService {
 
   proto::GenerateResult Generate(const proto::GenerateRequest& request) override {
     auto t0 = std::chrono::steady_clock::now();
-    auto detokenize = [&](const std::vector<int64_t>& ids) {
+    auto detokenize = [&](const std::vector<tok::TokenId>& ids) {
       return policy_.tokenizer.Decode(ids);
     };
     std::vector<model::GenerationRequest> batch;
-    std::vector<std::vector<int64_t>> prompt_tokens;
+    std::vector<std::vector<tok::TokenId>> prompt_tokens;
     for (const auto& task : request.tasks) {
-      std::vector<int64_t> prompt = {tok::CharTokenizer::kBos};
-      for (int64_t id : policy_.tokenizer.Encode(task.prompt.text)) prompt.push_back(id);
+      std::vector<tok::TokenId> prompt = {tok::CharTokenizer::kBos};
+      for (tok::TokenId id : policy_.tokenizer.Encode(task.prompt.text)) prompt.push_back(id);
       prompt_tokens.push_back(prompt);
       model::GenerationRequest g;
       g.prompt = prompt;
@@ -75,10 +73,10 @@ class RolloutWorker : public RolloutService {
       const auto& task = request.tasks[i];
       proto::Sample s;
       s.trajectory_id = task.trajectory_id;
-      s.prompt_tokens = To32(prompt_tokens[i]);
-      s.tokens = To32(results[i].tokens);
+      s.prompt_tokens = prompt_tokens[i];
+      s.tokens = results[i].tokens;
       s.logprobs = results[i].logprobs;
-      std::vector<int64_t> response(task.prefix.begin(), task.prefix.end());
+      std::vector<tok::TokenId> response = task.prefix;
       response.insert(response.end(), results[i].tokens.begin(), results[i].tokens.end());
       s.text = policy_.tokenizer.Decode(response);
       s.finish_reason = ToFinishReason(results[i].finish);

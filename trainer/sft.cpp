@@ -21,7 +21,7 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
   for (const auto& p : heldout) {
     model::GenerationRequest r;
     r.prompt = {tok::CharTokenizer::kBos};
-    for (int64_t id : policy.tokenizer.Encode(p.text)) r.prompt.push_back(id);
+    for (tok::TokenId id : policy.tokenizer.Encode(p.text)) r.prompt.push_back(id);
     r.max_new_tokens = static_cast<int32_t>(c.rollout.max_response_tokens);
     r.temperature = 0;
     r.stop_tokens = {tok::CharTokenizer::kEos};
@@ -63,17 +63,17 @@ std::vector<SftStep> TrainSft(model::Policy& policy, const std::vector<task::Pro
   double loss_sum = 0;
   for (int64_t step = 0; step < c.sft.steps; ++step) {
     // [bos] prompt answer [eos], right-padded; loss on answer and eos only.
-    std::vector<std::vector<int64_t>> rows;
+    std::vector<std::vector<tok::TokenId>> rows;
     std::vector<size_t> prompt_lengths;
     size_t width = 0;
     for (int64_t i = 0; i < c.sft.batch_size; ++i) {
       const task::Prompt& p = pool[pick(rng)];
-      std::vector<int64_t> ids = {tok::CharTokenizer::kBos};
-      for (int64_t id : policy.tokenizer.Encode(p.text)) ids.push_back(id);
+      std::vector<tok::TokenId> ids = {tok::CharTokenizer::kBos};
+      for (tok::TokenId id : policy.tokenizer.Encode(p.text)) ids.push_back(id);
       prompt_lengths.push_back(ids.size());
       const bool mistaken = c.sft.teacher_error > 0 && coin(rng) < c.sft.teacher_error;
       const std::string answer = mistaken ? task::CarryForgotten(p.text) : task::SftTarget(p.text);
-      for (int64_t id : policy.tokenizer.Encode(answer)) ids.push_back(id);
+      for (tok::TokenId id : policy.tokenizer.Encode(answer)) ids.push_back(id);
       ids.push_back(tok::CharTokenizer::kEos);
       width = std::max(width, ids.size());
       rows.push_back(std::move(ids));

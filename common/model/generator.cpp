@@ -12,7 +12,7 @@ struct Active {
   size_t request;
   int64_t slot;
   int64_t position;  // where the last sampled token goes in the cache
-  int64_t last_token;
+  tok::TokenId last_token;
   std::mt19937_64 rng;
 };
 
@@ -34,12 +34,12 @@ std::pair<torch::Tensor, torch::Tensor> SamplingDistributions(
 // Picks a token from one row's log-probs `logp` (probabilities `probs`);
 // returns it and its log-prob (full softmax at the temperature, before
 // top-k/top-p).
-std::pair<int64_t, float> Choose(const float* logp, const float* probs, int64_t vocab,
-                                 const GenerationRequest& r, std::mt19937_64& rng,
-                                 std::vector<int64_t>& order) {
+std::pair<tok::TokenId, float> Choose(const float* logp, const float* probs, int64_t vocab,
+                                      const GenerationRequest& r, std::mt19937_64& rng,
+                                      std::vector<int64_t>& order) {
   if (r.temperature <= 0) {
     const int64_t best = std::max_element(logp, logp + vocab) - logp;
-    return {best, logp[best]};
+    return {static_cast<tok::TokenId>(best), logp[best]};
   }
   int64_t keep = vocab;
   order.resize(vocab);
@@ -63,9 +63,9 @@ std::pair<int64_t, float> Choose(const float* logp, const float* probs, int64_t 
   double u = std::uniform_real_distribution<double>(0, total)(rng);
   for (int64_t i = 0; i < keep; ++i) {
     u -= probs[order[i]];
-    if (u <= 0) return {order[i], logp[order[i]]};
+    if (u <= 0) return {static_cast<tok::TokenId>(order[i]), logp[order[i]]};
   }
-  return {order[keep - 1], logp[order[keep - 1]]};
+  return {static_cast<tok::TokenId>(order[keep - 1]), logp[order[keep - 1]]};
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ std::vector<size_t> LengthBatches(const std::vector<int64_t>& sorted_lengths, in
   return ends;
 }
 
-bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count) {
+bool EndsInRepeat(const std::vector<tok::TokenId>& tokens, int32_t ngram, int32_t count) {
   if (ngram <= 0 || count < 2) return false;
   const size_t span = static_cast<size_t>(ngram) * count;
   if (tokens.size() < span) return false;
@@ -102,13 +102,14 @@ bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t cou
   return true;
 }
 
-bool EndsInStopString(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
-                      const std::function<std::string(const std::vector<int64_t>&)>& detokenize) {
+bool EndsInStopString(
+    const std::vector<tok::TokenId>& tokens, const std::vector<std::string>& stops,
+    const std::function<std::string(const std::vector<tok::TokenId>&)>& detokenize) {
   if (stops.empty() || tokens.empty()) return false;
   size_t longest = 0;
   for (const auto& s : stops) longest = std::max(longest, s.size());
   const size_t n = std::min(tokens.size(), longest + 1);
-  const std::string tail = detokenize(std::vector<int64_t>(tokens.end() - n, tokens.end()));
+  const std::string tail = detokenize(std::vector<tok::TokenId>(tokens.end() - n, tokens.end()));
   for (const auto& s : stops) {
     if (!s.empty() && tail.size() >= s.size() &&
         tail.compare(tail.size() - s.size(), s.size(), s) == 0)
@@ -132,7 +133,7 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
   size_t next = 0;
 
   // Appends a sampled token; true when the sequence is finished.
-  auto append = [&](Active& a, int64_t token, float logprob) {
+  auto append = [&](Active& a, tok::TokenId token, float logprob) {
     const GenerationRequest& r = requests[a.request];
     GenerationResult& out = results[a.request];
     out.tokens.push_back(token);
@@ -236,13 +237,14 @@ std::vector<GenerationResult> Generate(Llama& model, const std::vector<Generatio
     compact();
     if (active.empty()) continue;
     const int64_t A = static_cast<int64_t>(active.size());
-    std::vector<int64_t> tokens(A), slot_ids(A), positions(A);
+    std::vector<tok::TokenId> tokens(A);
+    std::vector<int64_t> slot_ids(A), positions(A);
     for (int64_t i = 0; i < A; ++i) {
       tokens[i] = active[i].last_token;
       slot_ids[i] = active[i].slot;
       positions[i] = active[i].position;
     }
-    torch::Tensor logits = model->DecodeStep(cache, torch::tensor(tokens, torch::kLong),
+    torch::Tensor logits = model->DecodeStep(cache, torch::tensor(tokens).to(torch::kLong),
                                              torch::tensor(slot_ids, torch::kLong),
                                              torch::tensor(positions, torch::kLong));
     auto [logp, probs] = SamplingDistributions(logits, requests, active);

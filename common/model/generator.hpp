@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/model/llama.hpp"
+#include "common/tokenizer/token_id.hpp"
 
 namespace crescent::model {
 
@@ -19,21 +20,21 @@ namespace crescent::model {
 enum class Finish { kStop, kLength, kBudget, kRepeat };
 
 struct GenerationRequest {
-  std::vector<int64_t> prompt;  // prompt, plus any earlier partial response to continue
-  int32_t max_new_tokens = 16;  // tokens this response may still grow by
-  int32_t budget = 0;           // tokens allowed in this call; 0: no budget
-  float temperature = 1.0f;     // 0: greedy
-  int32_t top_k = 0;            // 0: off
-  float top_p = 1.0f;           // 1: off
+  std::vector<tok::TokenId> prompt;  // prompt, plus any earlier partial response to continue
+  int32_t max_new_tokens = 16;       // tokens this response may still grow by
+  int32_t budget = 0;                // tokens allowed in this call; 0: no budget
+  float temperature = 1.0f;          // 0: greedy
+  int32_t top_k = 0;                 // 0: off
+  float top_p = 1.0f;                // 1: off
   uint64_t seed = 0;
-  std::vector<int64_t> stop_tokens;
+  std::vector<tok::TokenId> stop_tokens;
   // The response stops when the text of this call's new tokens ends with one
   // of these; `detokenize` (required with stop strings) decodes ids to text.
   // Only the last tokens are decoded: as many as the longest stop string has
   // bytes, plus one (every token decodes to at least one byte, or to a
   // fragment of one that the next token completes).
   std::vector<std::string> stop_strings;
-  std::function<std::string(const std::vector<int64_t>&)> detokenize;
+  std::function<std::string(const std::vector<tok::TokenId>&)> detokenize;
   // Repetition detector: stops when the last repeat_ngram * repeat_count new
   // tokens are one n-gram repeated repeat_count times. 0: off.
   int32_t repeat_ngram = 0;
@@ -50,15 +51,16 @@ std::vector<size_t> LengthBatches(const std::vector<int64_t>& sorted_lengths,
                                   int64_t batch_cost = 64);
 
 // Whether `tokens` ends with the same n-gram repeated `count` times.
-bool EndsInRepeat(const std::vector<int64_t>& tokens, int32_t ngram, int32_t count);
+bool EndsInRepeat(const std::vector<tok::TokenId>& tokens, int32_t ngram, int32_t count);
 // Whether the decoded tail of `tokens` ends with one of `stops`.
-bool EndsInStopString(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
-                      const std::function<std::string(const std::vector<int64_t>&)>& detokenize);
+bool EndsInStopString(
+    const std::vector<tok::TokenId>& tokens, const std::vector<std::string>& stops,
+    const std::function<std::string(const std::vector<tok::TokenId>&)>& detokenize);
 
 struct GenerationResult {
-  std::vector<int64_t> tokens;  // new tokens, a stop token included
-  std::vector<float> logprobs;  // log-softmax at the sampling temperature (1 when greedy),
-                                // over the full vocabulary, before top-k/top-p
+  std::vector<tok::TokenId> tokens;  // new tokens, a stop token included
+  std::vector<float> logprobs;       // log-softmax at the sampling temperature (1 when greedy),
+                                     // over the full vocabulary, before top-k/top-p
   Finish finish = Finish::kStop;
 };
 

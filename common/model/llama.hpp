@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/tokenizer/token_id.hpp"
+
 namespace crescent::model {
 
 // Rotary scaling as in config.json's "rope_scaling": none, "linear" (positions
@@ -41,8 +43,8 @@ struct LlamaConfig {
   bool qk_norm = false;           // RMSNorm of each head's q and k before rotary (Qwen3)
   RopeScaling rope_scaling;
   std::string torch_dtype = "float32";  // storage dtype written to config.json
-  int64_t bos_token_id = -1;            // -1: none
-  std::vector<int64_t> eos_token_ids;
+  tok::TokenId bos_token_id = -1;       // -1: none
+  std::vector<tok::TokenId> eos_token_ids;
   int64_t head_dim() const {
     return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_heads;
   }

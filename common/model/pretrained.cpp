@@ -187,12 +187,12 @@ LlamaConfig ParseHfConfig(const std::string& text, const std::string& origin) {
   c.attention_bias = c.model_type == "qwen2" || GetOr<bool>(j, "attention_bias", false, origin);
   c.qk_norm = c.model_type == "qwen3";
   c.torch_dtype = GetOr<std::string>(j, "torch_dtype", "float32", origin);
-  c.bos_token_id = GetOr<int64_t>(j, "bos_token_id", -1, origin);
+  c.bos_token_id = GetOr<tok::TokenId>(j, "bos_token_id", -1, origin);
   if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
     if (j["eos_token_id"].is_array()) {
-      c.eos_token_ids = Get<std::vector<int64_t>>(j, "eos_token_id", origin);
+      c.eos_token_ids = Get<std::vector<tok::TokenId>>(j, "eos_token_id", origin);
     } else {
-      c.eos_token_ids = {Get<int64_t>(j, "eos_token_id", origin)};
+      c.eos_token_ids = {Get<tok::TokenId>(j, "eos_token_id", origin)};
     }
   }
   const std::string hidden_act = GetOr<std::string>(j, "hidden_act", "silu", origin);

@@ -164,13 +164,13 @@ BpeTokenizer::BpeTokenizer(const std::string& json_path) : path_(json_path) {
     fail("BPE end_of_word_suffix is not supported");
   ignore_merges_ = model.value("ignore_merges", false);
 
-  int32_t max_id = -1;
-  std::vector<std::pair<int32_t, std::string>> entries;
+  TokenId max_id = -1;
+  std::vector<std::pair<TokenId, std::string>> entries;
   const json& vocab = model.at("vocab");
   vocab_.reserve(vocab.size() * 2);
   token_ids_.reserve(vocab.size() * 2);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    int32_t id = it.value().get<int32_t>();
+    TokenId id = it.value().get<TokenId>();
     vocab_.emplace(ByteLevelToBytes(it.key()), id);
     token_ids_.emplace(it.key(), id);
     entries.emplace_back(id, it.key());
@@ -206,7 +206,7 @@ BpeTokenizer::BpeTokenizer(const std::string& json_path) : path_(json_path) {
 
   // Added tokens.
   for (const json& a : doc.value("added_tokens", json::array())) {
-    AddedToken t{a.at("content").get<std::string>(), a.at("id").get<int32_t>(),
+    AddedToken t{a.at("content").get<std::string>(), a.at("id").get<TokenId>(),
                  a.value("lstrip", false), a.value("rstrip", false)};
     if (t.content.empty()) continue;
     if (a.value("single_word", false))
@@ -227,17 +227,17 @@ BpeTokenizer::BpeTokenizer(const std::string& json_path) : path_(json_path) {
   for (const auto& [id, text] : entries) decoded_[id] = ByteLevelToBytes(text);
 }
 
-std::optional<int32_t> BpeTokenizer::TokenId(std::string_view token) const {
+std::optional<TokenId> BpeTokenizer::IdOf(std::string_view token) const {
   auto it = token_ids_.find(std::string(token));
   if (it == token_ids_.end()) return std::nullopt;
   return it->second;
 }
 
-std::vector<int32_t> BpeTokenizer::Encode(std::string_view text) const {
+std::vector<TokenId> BpeTokenizer::Encode(std::string_view text) const {
   size_t bad = FindInvalidUtf8(text);
   if (bad != std::string_view::npos)
     throw std::invalid_argument(StrCat("text to encode is not valid UTF-8 at byte ", bad));
-  std::vector<int32_t> ids;
+  std::vector<TokenId> ids;
   ids.reserve(text.size() / 3 + 1);
   // Added tokens, leftmost-longest, as Hugging Face's AddedVocabulary does.
   size_t segment_start = 0, pos = 0;
@@ -269,7 +269,7 @@ std::vector<int32_t> BpeTokenizer::Encode(std::string_view text) const {
   return ids;
 }
 
-void BpeTokenizer::EncodeSegment(std::string_view raw, std::vector<int32_t>& ids) const {
+void BpeTokenizer::EncodeSegment(std::string_view raw, std::vector<TokenId>& ids) const {
   if (raw.empty()) return;
   std::string normalised = nfc_ ? Nfc(raw) : std::string(raw);
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(split_->code, nullptr);
@@ -295,7 +295,7 @@ void BpeTokenizer::EncodeSegment(std::string_view raw, std::vector<int32_t>& ids
   pcre2_match_data_free(md);
 }
 
-void BpeTokenizer::EncodeWord(std::string_view word, std::vector<int32_t>& ids) const {
+void BpeTokenizer::EncodeWord(std::string_view word, std::vector<TokenId>& ids) const {
   if (word.empty()) return;
   std::string key(word);
   if (ignore_merges_) {
@@ -314,7 +314,7 @@ void BpeTokenizer::EncodeWord(std::string_view word, std::vector<int32_t>& ids) 
       return;
     }
   }
-  std::vector<int32_t> symbols;
+  std::vector<TokenId> symbols;
   symbols.reserve(word.size());
   for (unsigned char c : word) {
     if (byte_id_[c] < 0)
@@ -331,11 +331,12 @@ void BpeTokenizer::EncodeWord(std::string_view word, std::vector<int32_t>& ids) 
 
 // Hugging Face's Word::merge_all: a queue of candidate merges ordered by rank
 // then position; stale entries are skipped when popped. O(n log n).
-void BpeTokenizer::MergeAll(std::vector<int32_t>& symbols) const {
+void BpeTokenizer::MergeAll(std::vector<TokenId>& symbols) const {
   const int n = static_cast<int>(symbols.size());
   if (n < 2) return;
   struct Candidate {
-    int32_t rank, pos, new_id;
+    int32_t rank, pos;
+    TokenId new_id;
     bool operator>(const Candidate& o) const {
       return rank != o.rank ? rank > o.rank : pos > o.pos;
     }
@@ -346,7 +347,7 @@ void BpeTokenizer::MergeAll(std::vector<int32_t>& symbols) const {
     prev[i] = i - 1;
     next[i] = i + 1;
   }
-  auto lookup = [&](int32_t a, int32_t b) -> const std::pair<int32_t, int32_t>* {
+  auto lookup = [&](TokenId a, TokenId b) -> const std::pair<int32_t, TokenId>* {
     auto it = merges_.find((static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b));
     return it == merges_.end() ? nullptr : &it->second;
   };
@@ -379,9 +380,9 @@ void BpeTokenizer::MergeAll(std::vector<int32_t>& symbols) const {
   symbols.resize(w);
 }
 
-std::string BpeTokenizer::Decode(const std::vector<int32_t>& ids) const {
+std::string BpeTokenizer::Decode(const std::vector<TokenId>& ids) const {
   std::string bytes;
-  for (int32_t id : ids) {
+  for (TokenId id : ids) {
     if (id < 0 || id >= VocabSize() || decoded_[id].empty())
       throw std::out_of_range(StrCat("token id ", id, " is not in the vocabulary of ", path_));
     bytes += decoded_[id];

@@ -10,12 +10,12 @@ CharTokenizer::CharTokenizer(std::string alphabet) : alphabet_(std::move(alphabe
     unsigned char c = alphabet_[i];
     if (index_[c] >= 0)
       throw std::invalid_argument(std::string("alphabet repeats '") + char(c) + "'");
-    index_[c] = static_cast<int64_t>(i) + 2;
+    index_[c] = static_cast<TokenId>(i) + 2;
   }
 }
 
-std::vector<int64_t> CharTokenizer::Encode(const std::string& text) const {
-  std::vector<int64_t> ids;
+std::vector<TokenId> CharTokenizer::Encode(const std::string& text) const {
+  std::vector<TokenId> ids;
   ids.reserve(text.size());
   for (unsigned char c : text) {
     if (index_[c] < 0) {
@@ -27,9 +27,9 @@ std::vector<int64_t> CharTokenizer::Encode(const std::string& text) const {
   return ids;
 }
 
-std::string CharTokenizer::Decode(const std::vector<int64_t>& ids) const {
+std::string CharTokenizer::Decode(const std::vector<TokenId>& ids) const {
   std::string text;
-  for (int64_t id : ids) {
+  for (TokenId id : ids) {
     if (id >= 2 && id < VocabSize()) text += alphabet_[id - 2];
   }
   return text;

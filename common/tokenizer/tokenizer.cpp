@@ -30,16 +30,16 @@ class UnicodeCharTokenizer : public Tokenizer {
     specials_ = specials;
   }
 
-  std::vector<int32_t> Encode(std::string_view text) const override {
+  std::vector<TokenId> Encode(std::string_view text) const override {
     if (FindInvalidUtf8(text) != std::string_view::npos)
       throw std::invalid_argument("text to encode is not valid UTF-8");
-    std::vector<int32_t> ids;
+    std::vector<TokenId> ids;
     size_t pos = 0;
     while (pos < text.size()) {
       bool matched = false;
       for (size_t s = 0; s < specials_.size() && !matched; ++s) {
         if (!specials_[s].empty() && text.compare(pos, specials_[s].size(), specials_[s]) == 0) {
-          ids.push_back(static_cast<int32_t>(s));
+          ids.push_back(static_cast<TokenId>(s));
           pos += specials_[s].size();
           matched = true;
         }
@@ -57,9 +57,9 @@ class UnicodeCharTokenizer : public Tokenizer {
     return ids;
   }
 
-  std::string Decode(const std::vector<int32_t>& ids) const override {
+  std::string Decode(const std::vector<TokenId>& ids) const override {
     std::string out;
-    for (int32_t id : ids) {
+    for (TokenId id : ids) {
       if (id < 0 || id >= VocabSize())
         throw std::out_of_range(
             StrCat("token id ", id, " is outside the character vocabulary of ", VocabSize()));
@@ -68,9 +68,9 @@ class UnicodeCharTokenizer : public Tokenizer {
     return out;
   }
 
-  int32_t VocabSize() const override { return static_cast<int32_t>(tokens_.size()); }
+  TokenId VocabSize() const override { return static_cast<TokenId>(tokens_.size()); }
 
-  std::optional<int32_t> TokenId(std::string_view token) const override {
+  std::optional<TokenId> IdOf(std::string_view token) const override {
     auto it = ids_.find(std::string(token));
     if (it == ids_.end()) return std::nullopt;
     return it->second;
@@ -79,7 +79,7 @@ class UnicodeCharTokenizer : public Tokenizer {
  private:
   void Add(const std::string& token, const char* what) {
     if (token.empty()) throw std::invalid_argument(StrCat("character tokenizer: empty ", what));
-    if (!ids_.emplace(token, static_cast<int32_t>(tokens_.size())).second)
+    if (!ids_.emplace(token, static_cast<TokenId>(tokens_.size())).second)
       throw std::invalid_argument(StrCat("character tokenizer: ", what, " '", token, "' repeats"));
     tokens_.push_back(token);
   }
@@ -87,7 +87,7 @@ class UnicodeCharTokenizer : public Tokenizer {
   std::string alphabet_;
   std::vector<std::string> specials_;
   std::vector<std::string> tokens_;
-  std::unordered_map<std::string, int32_t> ids_;
+  std::unordered_map<std::string, TokenId> ids_;
 };
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/tokenizer/token_id.hpp"
+
 namespace crescent::tok {
 
 class Tokenizer {
@@ -19,12 +21,12 @@ class Tokenizer {
   // does; no BOS/EOS is added (chat templates write them). Throws
   // std::invalid_argument on invalid UTF-8 or, for the character tokenizer,
   // a character outside its alphabet. Thread-safe.
-  virtual std::vector<int32_t> Encode(std::string_view text) const = 0;
+  virtual std::vector<TokenId> Encode(std::string_view text) const = 0;
   // Special tokens are written out. Throws std::out_of_range on an unknown id.
-  virtual std::string Decode(const std::vector<int32_t>& ids) const = 0;
-  virtual int32_t VocabSize() const = 0;
+  virtual std::string Decode(const std::vector<TokenId>& ids) const = 0;
+  virtual TokenId VocabSize() const = 0;
   // The id of a token written as text, e.g. "<|im_end|>"; nullopt if none.
-  virtual std::optional<int32_t> TokenId(std::string_view token) const = 0;
+  virtual std::optional<TokenId> IdOf(std::string_view token) const = 0;
 };
 
 // `path` is a tokenizer.json or a directory holding one. Throws

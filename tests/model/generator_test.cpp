@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 using namespace crescent::model;
+namespace tok = crescent::tok;
 
 namespace {
 Llama TinyModel() {
@@ -33,10 +34,10 @@ TEST_CASE("greedy generation equals argmax of full forwards, step by step", "[mo
   auto out = Generate(m, {r}, 4)[0];
   REQUIRE(out.tokens.size() == 6);
   CHECK(out.finish == Finish::kLength);
-  std::vector<int64_t> seq = r.prompt;
+  std::vector<tok::TokenId> seq = r.prompt;
   torch::NoGradGuard g;
   for (size_t i = 0; i < out.tokens.size(); ++i) {
-    torch::Tensor logits = m->forward(torch::tensor(seq, torch::kLong).view({1, -1}))[0][-1];
+    torch::Tensor logits = m->forward(torch::tensor(seq).to(torch::kLong).view({1, -1}))[0][-1];
     CHECK(logits.argmax().item<int64_t>() == out.tokens[i]);
     CHECK(torch::log_softmax(logits, -1)[out.tokens[i]].item<float>() ==
           Approx(out.logprobs[i]).margin(1e-4));
@@ -53,10 +54,10 @@ TEST_CASE("sampled log-probs equal a recomputation at the temperature", "[model]
   r.temperature = 0.7f;
   r.seed = 11;
   auto out = Generate(m, {r}, 2)[0];
-  std::vector<int64_t> seq = r.prompt;
+  std::vector<tok::TokenId> seq = r.prompt;
   seq.insert(seq.end(), out.tokens.begin(), out.tokens.end());
   torch::NoGradGuard g;
-  torch::Tensor logits = m->forward(torch::tensor(seq, torch::kLong).view({1, -1}))[0];
+  torch::Tensor logits = m->forward(torch::tensor(seq).to(torch::kLong).view({1, -1}))[0];
   for (size_t i = 0; i < out.tokens.size(); ++i) {
     float expect =
         torch::log_softmax(logits[r.prompt.size() - 1 + i] / 0.7, -1)[out.tokens[i]].item<float>();
@@ -72,7 +73,7 @@ TEST_CASE("continuous batching with fewer slots than requests matches one by one
   std::vector<GenerationRequest> rs;
   for (int i = 0; i < 7; ++i) {
     GenerationRequest r;
-    r.prompt = {1, int64_t(2 + i % 5), int64_t(3 + i % 3)};
+    r.prompt = {1, tok::TokenId(2 + i % 5), tok::TokenId(3 + i % 3)};
     if (i % 2) r.prompt.push_back(9);
     r.max_new_tokens = 3 + i % 4;
     r.temperature = i % 3 ? 1.0f : 0.0f;
@@ -111,7 +112,7 @@ TEST_CASE("a budget stops early and the prefix continues where it stopped", "[mo
   rest.max_new_tokens = 5;
   rest.budget = 0;
   auto second = Generate(m, {rest}, 1)[0];
-  std::vector<int64_t> joined = first.tokens;
+  std::vector<tok::TokenId> joined = first.tokens;
   joined.insert(joined.end(), second.tokens.begin(), second.tokens.end());
   CHECK(joined == whole.tokens);
 }
@@ -137,10 +138,10 @@ TEST_CASE("sampled log-probs equal the training-side TokenLogprobs at the temper
   r.top_k = 4;  // log-probs are taken before top-k
   r.seed = 21;
   auto out = Generate(m, {r}, 2)[0];
-  std::vector<int64_t> seq = r.prompt;
+  std::vector<tok::TokenId> seq = r.prompt;
   seq.insert(seq.end(), out.tokens.begin(), out.tokens.end());
   torch::NoGradGuard g;
-  torch::Tensor lp = TokenLogprobs(m, torch::tensor(seq, torch::kLong).view({1, -1}))[0];
+  torch::Tensor lp = TokenLogprobs(m, torch::tensor(seq).to(torch::kLong).view({1, -1}))[0];
   for (size_t i = 0; i < out.tokens.size(); ++i) {
     CHECK(out.logprobs[i] == Approx(lp[r.prompt.size() - 1 + i].item<float>()).margin(1e-4));
   }
@@ -172,15 +173,15 @@ TEST_CASE("a looping response stops with finish reason repeat", "[model]") {
   r.repeat_count = 4;
   auto stopped = Generate(m, {r}, 1)[0];
   CHECK(stopped.finish == Finish::kRepeat);
-  CHECK(stopped.tokens == std::vector<int64_t>{0, 0, 0, 0});
+  CHECK(stopped.tokens == std::vector<tok::TokenId>{0, 0, 0, 0});
 }
 
 TEST_CASE("a stop string ends the response right where its text appears", "[model]") {
   torch::set_num_threads(1);
   Llama m = TinyModel();
-  auto letters = [](const std::vector<int64_t>& ids) {
+  auto letters = [](const std::vector<tok::TokenId>& ids) {
     std::string s;
-    for (int64_t id : ids) s += static_cast<char>('a' + id);
+    for (tok::TokenId id : ids) s += static_cast<char>('a' + id);
     return s;
   };
   GenerationRequest r;
@@ -196,7 +197,7 @@ TEST_CASE("a stop string ends the response right where its text appears", "[mode
   r.detokenize = letters;
   auto cut = Generate(m, {r}, 1)[0];
   CHECK(cut.finish == Finish::kStop);
-  CHECK(cut.tokens == std::vector<int64_t>(whole.tokens.begin(), whole.tokens.begin() + end));
+  CHECK(cut.tokens == std::vector<tok::TokenId>(whole.tokens.begin(), whole.tokens.begin() + end));
   r.detokenize = nullptr;
   CHECK_THROWS(Generate(m, {r}, 1));
 }
@@ -238,7 +239,7 @@ TEST_CASE("top_k 1 or a tiny top_p samples the greedy tokens at temperature 1", 
   greedy.prompt = {1, 5, 7, 2};
   greedy.max_new_tokens = 6;
   greedy.temperature = 0;
-  const std::vector<int64_t> want = Generate(m, {greedy}, 1)[0].tokens;
+  const std::vector<tok::TokenId> want = Generate(m, {greedy}, 1)[0].tokens;
   std::vector<GenerationRequest> plain, top_k, top_p;
   for (uint64_t seed = 0; seed < 8; ++seed) {
     GenerationRequest r = greedy;
@@ -272,9 +273,9 @@ bool AllAllowed(Llama& m, const std::vector<GenerationRequest>& requests,
                 const std::function<torch::Tensor(const torch::Tensor&)>& allowed) {
   torch::NoGradGuard g;
   for (size_t i = 0; i < requests.size(); ++i) {
-    std::vector<int64_t> seq = requests[i].prompt;
+    std::vector<tok::TokenId> seq = requests[i].prompt;
     seq.insert(seq.end(), results[i].tokens.begin(), results[i].tokens.end());
-    torch::Tensor logits = m->forward(torch::tensor(seq, torch::kLong).view({1, -1}))[0];
+    torch::Tensor logits = m->forward(torch::tensor(seq).to(torch::kLong).view({1, -1}))[0];
     for (size_t t = 0; t < results[i].tokens.size(); ++t) {
       torch::Tensor ok = allowed(logits[requests[i].prompt.size() - 1 + t]);
       if (!ok[results[i].tokens[t]].item<bool>()) return false;
@@ -287,7 +288,7 @@ std::vector<GenerationRequest> Sampled(int32_t top_k, float top_p) {
   std::vector<GenerationRequest> rs;
   for (uint64_t seed = 0; seed < 12; ++seed) {
     GenerationRequest r;
-    r.prompt = {2, int64_t(3 + seed % 7)};
+    r.prompt = {2, tok::TokenId(3 + seed % 7)};
     r.max_new_tokens = 8;
     r.temperature = 1.0f;
     r.top_k = top_k;

@@ -15,6 +15,7 @@
 
 using namespace crescent::model;
 namespace fs = std::filesystem;
+namespace tok = crescent::tok;
 using nlohmann::json;
 
 namespace {
@@ -110,12 +111,12 @@ torch::Tensor Rotate(torch::Tensor v, int64_t p, const std::vector<double>& inv_
 }
 
 torch::Tensor NaiveForward(const LlamaConfig& c, std::map<std::string, torch::Tensor> w,
-                           const std::vector<int64_t>& ids) {
+                           const std::vector<tok::TokenId>& ids) {
   for (auto& [k, v] : w) v = v.to(torch::kFloat64);
   const int64_t T = ids.size(), H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim();
   const auto inv_freq = InvFreq(c);
-  torch::Tensor x =
-      w["model.embed_tokens.weight"].index_select(0, torch::tensor(ids, torch::kLong));  // [T, D]
+  torch::Tensor x = w["model.embed_tokens.weight"].index_select(
+      0, torch::tensor(ids).to(torch::kLong));  // [T, D]
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto lin = [&](const std::string& n, torch::Tensor in) {
@@ -163,15 +164,15 @@ void CheckAgainstNaive(const LlamaConfig& c, const std::string& name) {
   const std::string dir = TempDir(name);
   SavePretrained(m, dir);
   auto tensors = ReadCheckpointTensors(dir);
-  const std::vector<int64_t> ids = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+  const std::vector<tok::TokenId> ids = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
   torch::NoGradGuard g;
-  torch::Tensor got = m->forward(torch::tensor(ids, torch::kLong).view({1, -1}))[0];
+  torch::Tensor got = m->forward(torch::tensor(ids).to(torch::kLong).view({1, -1}))[0];
   torch::Tensor want = NaiveForward(c, tensors, ids);
   INFO(name << ": max difference " << (got.to(torch::kFloat64) - want).abs().max().item<double>());
   CHECK(torch::allclose(got.to(torch::kFloat64), want, 1e-4, 1e-4));
   // And the reload gives the same model.
   Llama back = LoadPretrained(dir);
-  CHECK(torch::equal(back->forward(torch::tensor(ids, torch::kLong).view({1, -1}))[0], got));
+  CHECK(torch::equal(back->forward(torch::tensor(ids).to(torch::kLong).view({1, -1}))[0], got));
   fs::remove_all(dir);
 }
 
@@ -191,7 +192,7 @@ TEST_CASE("config.json of Llama, Qwen2 and Qwen3 is read and written back", "[mo
   CHECK(c.tie_embeddings);
   CHECK_FALSE(c.attention_bias);
   CHECK(c.bos_token_id == 1);
-  CHECK(c.eos_token_ids == std::vector<int64_t>{2});
+  CHECK(c.eos_token_ids == std::vector<tok::TokenId>{2});
 
   LlamaConfig q2 = ParseHfConfig(R"({"model_type":"qwen2","vocab_size":50,"hidden_size":32,
       "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,
@@ -202,7 +203,7 @@ TEST_CASE("config.json of Llama, Qwen2 and Qwen3 is read and written back", "[mo
   CHECK_FALSE(q2.qk_norm);
   CHECK(q2.rope_theta == 1e6);
   CHECK(q2.torch_dtype == "bfloat16");
-  CHECK(q2.eos_token_ids == std::vector<int64_t>{7, 8});
+  CHECK(q2.eos_token_ids == std::vector<tok::TokenId>{7, 8});
 
   LlamaConfig q3 = ParseHfConfig(R"({"model_type":"qwen3","vocab_size":50,"hidden_size":32,
       "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"head_dim":16,
@@ -289,9 +290,9 @@ TEST_CASE("tiny-llama fixture: logits match the reference within 1e-4", "[model]
   Llama m = LoadPretrained(kFixture + "/hf");
   json tokens = json::parse(Slurp(kFixture + "/tokens.json"));
   json expect = json::parse(Slurp(kFixture + "/logits.json"));
-  std::vector<int64_t> ids = tokens.get<std::vector<int64_t>>();
+  std::vector<tok::TokenId> ids = tokens.get<std::vector<tok::TokenId>>();
   torch::NoGradGuard g;
-  torch::Tensor logits = m->forward(torch::tensor(ids, torch::kLong).view({1, -1}))[0];
+  torch::Tensor logits = m->forward(torch::tensor(ids).to(torch::kLong).view({1, -1}))[0];
   REQUIRE(logits.size(0) == int64_t(expect.size()));
   double worst = 0;
   for (size_t t = 0; t < expect.size(); ++t) {

@@ -22,8 +22,8 @@ TEST_CASE("BPE ids and decoded text equal Hugging Face's on the corpus", "[token
     for (size_t i = 0; i < corpus.size(); ++i) {
       std::string text = corpus[i].get<std::string>();
       INFO(name << " text #" << i << ": " << text);
-      std::vector<int32_t> ids = tok.Encode(text);
-      CHECK(ids == expected["ids"][i].get<std::vector<int32_t>>());
+      std::vector<TokenId> ids = tok.Encode(text);
+      CHECK(ids == expected["ids"][i].get<std::vector<TokenId>>());
       // decode(encode(x)) is x after the tokenizer's own normalisation, which
       // Hugging Face's decode of its own ids shows.
       CHECK(tok.Decode(ids) == expected["decoded"][i].get<std::string>());
@@ -40,13 +40,13 @@ TEST_CASE("decode(encode(x)) is x without a normaliser, NFC with Qwen3's", "[tok
 
 TEST_CASE("special tokens are looked up and matched in text", "[tokenizer]") {
   const Tokenizer& qwen = Fixture("qwen3");
-  REQUIRE(qwen.TokenId("<|im_end|>").has_value());
-  CHECK(*qwen.TokenId("<|im_end|>") == 151645);
-  CHECK(qwen.Encode("<|im_end|>") == std::vector<int32_t>{151645});
-  CHECK_FALSE(qwen.TokenId("<|no such token|>").has_value());
+  REQUIRE(qwen.IdOf("<|im_end|>").has_value());
+  CHECK(*qwen.IdOf("<|im_end|>") == 151645);
+  CHECK(qwen.Encode("<|im_end|>") == std::vector<TokenId>{151645});
+  CHECK_FALSE(qwen.IdOf("<|no such token|>").has_value());
   CHECK(qwen.VocabSize() == 151669);
   const Tokenizer& llama = Fixture("llama3");
-  CHECK(*llama.TokenId("<|eot_id|>") == 128009);
+  CHECK(*llama.IdOf("<|eot_id|>") == 128009);
   CHECK(llama.VocabSize() == 128256);
 }
 
@@ -55,7 +55,7 @@ TEST_CASE("long words merge in O(n log n) and round-trip", "[tokenizer]") {
   for (int i = 0; i < 200000; ++i) word += static_cast<char>('a' + (i * 7) % 26);
   for (const char* name : {"qwen3", "llama3"}) {
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<int32_t> ids = Fixture(name).Encode(word);
+    std::vector<TokenId> ids = Fixture(name).Encode(word);
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
     CHECK(Fixture(name).Decode(ids) == word);
   }
@@ -70,7 +70,7 @@ TEST_CASE("invalid input is refused clearly", "[tokenizer]") {
 TEST_CASE("decode of a split multi-byte character writes U+FFFD as Hugging Face does",
           "[tokenizer]") {
   const Tokenizer& llama = Fixture("llama3");
-  std::vector<int32_t> ids = llama.Encode("😀");
+  std::vector<TokenId> ids = llama.Encode("😀");
   REQUIRE(ids.size() > 1);
   CHECK(llama.Decode({ids[0]}).find("\xEF\xBF\xBD") != std::string::npos);
 }
@@ -79,10 +79,10 @@ TEST_CASE("character tokenizer: one id per UTF-8 character after the special tok
           "[tokenizer]") {
   auto tok = MakeCharTokenizer("ab+é", {"<bos>", "<eos>"});
   CHECK(tok->VocabSize() == 6);
-  CHECK(tok->Encode("a+é<eos>") == std::vector<int32_t>{2, 4, 5, 1});
+  CHECK(tok->Encode("a+é<eos>") == std::vector<TokenId>{2, 4, 5, 1});
   CHECK(tok->Decode({0, 2, 3, 5, 1}) == "<bos>abé<eos>");
-  CHECK(*tok->TokenId("<eos>") == 1);
-  CHECK(*tok->TokenId("é") == 5);
+  CHECK(*tok->IdOf("<eos>") == 1);
+  CHECK(*tok->IdOf("é") == 5);
   CHECK_THROWS_WITH(tok->Encode("abc"),
                     Catch::Contains("'c'") && Catch::Contains("not in the alphabet"));
   CHECK_THROWS_WITH(MakeCharTokenizer("aa"), Catch::Contains("repeats"));

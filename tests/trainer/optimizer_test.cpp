@@ -230,9 +230,9 @@ TEST_CASE("GRPO's loss with kl_coef adds the KL term, normalised like the policy
     for (const auto& g : groups) {
       double group_sum = 0, tokens = 0, per_row = 0;
       for (const auto& s : g.samples) {
-        std::vector<int64_t> ids(s.prompt_tokens.begin(), s.prompt_tokens.end());
+        std::vector<tok::TokenId> ids = s.prompt_tokens;
         ids.insert(ids.end(), s.response_tokens.begin(), s.response_tokens.end());
-        torch::Tensor t = torch::tensor(ids, torch::kLong).unsqueeze(0);
+        torch::Tensor t = torch::tensor(ids).to(torch::kLong).unsqueeze(0);
         torch::NoGradGuard no_grad;
         torch::Tensor lp = model::TokenLogprobs(m, t)[0];
         torch::Tensor rp = model::TokenLogprobs(reference, t)[0];

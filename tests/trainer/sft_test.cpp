@@ -152,7 +152,7 @@ TEST_CASE("sft.teacher_error shows carries forgotten in that share of the worked
     TrainSft(policy, pool, c);
     model::GenerationRequest r;
     r.prompt = {tok::CharTokenizer::kBos};
-    for (int64_t id : policy.tokenizer.Encode("17+25=")) r.prompt.push_back(id);
+    for (tok::TokenId id : policy.tokenizer.Encode("17+25=")) r.prompt.push_back(id);
     r.max_new_tokens = 4;
     r.temperature = 0;
     r.stop_tokens = {tok::CharTokenizer::kEos};
