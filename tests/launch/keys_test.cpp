@@ -307,7 +307,7 @@ TEST_CASE("cluster.reward_services 2: both reward services say hello and both sc
   CHECK(iterations == 1);
 }
 
-TEST_CASE("cluster.master_port: the master listens on the chosen port; master.endpoint names it",
+TEST_CASE("cluster.master_port: the master listens on the chosen port, master.endpoint names it",
           "[launch][keys]") {
   const MainJob& job = Main();
   std::string endpoint = ReadFile(job.dir + "/master.endpoint");

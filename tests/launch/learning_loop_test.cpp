@@ -116,7 +116,7 @@ TEST_CASE("with trainer.overlap the trainers train on earlier groups while the n
 }
 
 TEST_CASE(
-    "groups with equal rewards are dropped, logged and replaced; the length reward applies "
+    "groups with equal rewards are dropped, logged and replaced, and the length reward applies "
     "after its warm-up",
     "[launch][learning]") {
   const std::string dir =

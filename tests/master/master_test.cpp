@@ -102,7 +102,7 @@ TEST_CASE("the request tracker matches replies by request id, never by peer or t
   CHECK_THROWS(tracker.Sent("rank-3", not_a_request, t0));
 }
 
-TEST_CASE("a request past its deadline is overdue; answered ones never are", "[master]") {
+TEST_CASE("a request past its deadline is overdue, an answered one never is", "[master]") {
   RequestTracker tracker(5s);
   const auto t0 = RequestTracker::Clock::now();
   proto::Message first = proto::GenerateRequest{}, second = proto::GenerateRequest{};

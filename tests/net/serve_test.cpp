@@ -38,7 +38,7 @@ net::Incoming Next(net::MasterSocket& master) {
 
 }  // namespace
 
-TEST_CASE("Serve: replies carry the request id; errors name the request or the role", "[net]") {
+TEST_CASE("Serve: replies carry the request id, errors name the request or the role", "[net]") {
   net::MasterSocket master("127.0.0.1", 0, net::LinkOptions{});
   net::JobContext job;
   job.rank = 1;

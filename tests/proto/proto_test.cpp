@@ -64,7 +64,7 @@ TEST_CASE("every message type round-trips", "[proto]") {
   }
 }
 
-TEST_CASE("requests name their reply; ids and errors are read off any message", "[proto]") {
+TEST_CASE("requests name their reply, and ids and errors are read off any message", "[proto]") {
   CHECK(ReplyIndexOf(SampleRequest()) == Message(GenerateResult{}).index());
   CHECK(ReplyIndexOf(ScoreRequest{}) == Message(ScoreResult{}).index());
   CHECK(ReplyIndexOf(TrainRequest{}) == Message(TrainResult{}).index());
