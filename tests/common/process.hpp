@@ -40,6 +40,8 @@ void KillProcessTree(pid_t root);
 
 // A fresh directory under the system temp dir.
 std::string TempDir(const std::string& name);
+// The whole file, bytes as they are; and replacing it with `data`.
 std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
 
 }  // namespace crescent::testing

@@ -18,6 +18,7 @@
 
 #include "replay/log_format.hpp"
 #include "tests/common/fault_env.hpp"
+#include "tests/common/process.hpp"
 
 namespace crescent::replay {
 namespace {
@@ -73,17 +74,6 @@ std::string Rec(uint64_t i, size_t pad = 0) {
 bool IsPrefix(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.size() > b.size()) return false;
   return std::equal(a.begin(), a.end(), b.begin());
-}
-
-std::string ReadAll(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-void WriteAll(const std::string& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
 }
 
 TEST_CASE("fault env drops unsynced data and unsynced creations", "[replay]") {
@@ -257,7 +247,7 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
     starts.push_back(off);
   }
   const std::string log = dir.path + "/log-000001.log";
-  const std::string pristine = ReadAll(log);
+  const std::string pristine = crescent::testing::ReadFile(log);
   REQUIRE(pristine.size() == starts.back());
   std::mt19937_64 rng(Catch::rngSeed() + 11);
   for (int trial = 0; trial < 300; ++trial) {
@@ -272,7 +262,7 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
       pos = kLogHeaderSize + rng() % (data.size() - kLogHeaderSize);
       data[pos] = static_cast<char>(data[pos] ^ (1 + rng() % 255));
     }
-    WriteAll(log, data);
+    crescent::testing::WriteFile(log, data);
     const int hit =
         static_cast<int>(std::upper_bound(starts.begin(), starts.end(), pos) - starts.begin()) - 1;
     ListMachine sm;
@@ -283,7 +273,7 @@ TEST_CASE("corrupt logs: tail cut, middle refused, never a crash", "[replay]") {
       CHECK(sm.records.size() == static_cast<size_t>(hit));
       CHECK(report.tail_truncated == (pos != starts[hit] || !cut));
       if (report.tail_truncated) CHECK(report.truncated_offset == starts[hit]);
-      CHECK(ReadAll(log).size() == starts[hit]);
+      CHECK(crescent::testing::ReadFile(log).size() == starts[hit]);
     } else {
       try {
         Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm, &report);
@@ -305,12 +295,12 @@ TEST_CASE("a log header cut short is a torn tail, a damaged one is refused", "[r
     j->Append("one");
   }
   const std::string log = dir.path + "/log-000001.log";
-  const std::string pristine = ReadAll(log);
+  const std::string pristine = crescent::testing::ReadFile(log);
   for (size_t pos = 0; pos < kLogHeaderSize; ++pos) {
     INFO("header byte " << pos);
     std::string flipped = pristine;
     flipped[pos] = static_cast<char>(flipped[pos] ^ 0x10);
-    WriteAll(log, flipped);
+    crescent::testing::WriteFile(log, flipped);
     ListMachine sm;
     try {
       Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm);
@@ -320,7 +310,7 @@ TEST_CASE("a log header cut short is a torn tail, a damaged one is refused", "[r
       CHECK(e.offset() == 0);
     }
     // Cut inside the header: the segment was being created; it starts over.
-    WriteAll(log, pristine.substr(0, pos));
+    crescent::testing::WriteFile(log, pristine.substr(0, pos));
     ListMachine again;
     RecoveryReport report;
     auto j = Journal::Open(Env::Posix(), dir.path, JournalOptions{}, again, &report);
@@ -344,7 +334,7 @@ TEST_CASE("a corrupt snapshot is refused", "[replay]") {
     j->Append("after");
   }
   const std::string snap = dir.path + "/snapshot-000002.snap";
-  const std::string pristine = ReadAll(snap);
+  const std::string pristine = crescent::testing::ReadFile(snap);
   REQUIRE(pristine.size() > 20);
   std::mt19937_64 rng(Catch::rngSeed() + 13);
   for (int trial = 0; trial < 50; ++trial) {
@@ -355,11 +345,11 @@ TEST_CASE("a corrupt snapshot is refused", "[replay]") {
       size_t pos = rng() % data.size();
       data[pos] = static_cast<char>(data[pos] ^ (1 + rng() % 255));
     }
-    WriteAll(snap, data);
+    crescent::testing::WriteFile(snap, data);
     ListMachine sm;
     CHECK_THROWS_AS(Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm), JournalCorruption);
   }
-  WriteAll(snap, pristine);
+  crescent::testing::WriteFile(snap, pristine);
   ListMachine sm;
   auto j = Journal::Open(Env::Posix(), dir.path, JournalOptions{}, sm);
   CHECK(sm.records.size() == 21);

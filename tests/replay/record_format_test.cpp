@@ -26,17 +26,6 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-std::string ReadAll(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-void WriteAll(const std::string& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 // One change of every kind.
 std::vector<Change> EveryChange() {
   AddSegment add;
@@ -135,7 +124,7 @@ TEST_CASE("the record schema is written field by field, not with the wire's seri
   // codes of its own, so it cannot change with them (the exact bytes are
   // pinned above).
   for (const char* file : {"/replay/record_format.cpp", "/replay/record_format.hpp"}) {
-    const std::string source = ReadAll(std::string(CRESCENT_SOURCE_DIR) + file);
+    const std::string source = crescent::testing::ReadFile(std::string(CRESCENT_SOURCE_DIR) + file);
     INFO(file);
     REQUIRE(!source.empty());
     CHECK(source.find("#include <cereal") == std::string::npos);
@@ -143,16 +132,18 @@ TEST_CASE("the record schema is written field by field, not with the wire's seri
     CHECK(source.find("serialize(") == std::string::npos);
   }
   // Nor does anything in buffer.hpp carry a Cereal serialize() any more.
-  const std::string buffer = ReadAll(std::string(CRESCENT_SOURCE_DIR) + "/replay/buffer.hpp");
+  const std::string buffer =
+      crescent::testing::ReadFile(std::string(CRESCENT_SOURCE_DIR) + "/replay/buffer.hpp");
   CHECK(buffer.find("serialize(") == std::string::npos);
 }
 
 // Rewrites the format version in a log header (with a valid header CRC, as
 // another build would have written it).
 void SetLogVersion(const std::string& log, uint32_t version) {
-  std::string data = ReadAll(log);
+  std::string data = crescent::testing::ReadFile(log);
   REQUIRE(data.size() >= internal::kLogHeaderSize);
-  WriteAll(log, internal::EncodeLogHeader(version) + data.substr(internal::kLogHeaderSize));
+  crescent::testing::WriteFile(
+      log, internal::EncodeLogHeader(version) + data.substr(internal::kLogHeaderSize));
 }
 
 TEST_CASE("a log of another record format version is refused by name", "[replay]") {
@@ -162,9 +153,9 @@ TEST_CASE("a log of another record format version is refused by name", "[replay]
     buffer.Commit({StartGroup{1, {"p1", "1+1=", {}}, 1, {1, 2}}});
   }
   const std::string log = dir + "/log-000001.log";
-  const std::string pristine = ReadAll(log);
+  const std::string pristine = crescent::testing::ReadFile(log);
   SetLogVersion(log, record::kFormatVersion + 1);
-  const std::string flipped = ReadAll(log);
+  const std::string flipped = crescent::testing::ReadFile(log);
   auto check = [&](const JournalVersionError& e) {
     CHECK(e.file() == log);
     CHECK(e.found_version() == record::kFormatVersion + 1);
@@ -184,8 +175,8 @@ TEST_CASE("a log of another record format version is refused by name", "[replay]
   } catch (const JournalVersionError& e) {
     check(e);
   }
-  CHECK(ReadAll(log) == flipped);  // refused, not repaired
-  WriteAll(log, pristine);
+  CHECK(crescent::testing::ReadFile(log) == flipped);  // refused, not repaired
+  crescent::testing::WriteFile(log, pristine);
   ReplayBuffer buffer(Env::Posix(), dir, JournalOptions{});
   CHECK(buffer.state().trajectories().size() == 2);
 }
@@ -199,26 +190,26 @@ TEST_CASE("a snapshot of another version, and files from before versions, are re
     buffer.Checkpoint();
   }
   const std::string snap = dir + "/snapshot-000002.snap";
-  const std::string pristine = ReadAll(snap);
+  const std::string pristine = crescent::testing::ReadFile(snap);
   const std::string payload = pristine.substr(internal::kSnapshotHeaderSize);
   // Another build's snapshot: version 2, header and CRC valid.
-  WriteAll(snap, internal::EncodeSnapshot(payload, 2));
+  crescent::testing::WriteFile(snap, internal::EncodeSnapshot(payload, 2));
   CHECK_THROWS_MATCHES(
       ReplayBuffer(Env::Posix(), dir, JournalOptions{}), JournalVersionError,
       Catch::Matchers::Predicate<JournalVersionError>([&](const JournalVersionError& e) {
         return e.file() == snap && e.found_version() == 2 && e.supported_version() == 1;
       }));
   // A snapshot from before format versions: "CRSNAP01", no version field.
-  WriteAll(snap, "CRSNAP01" + pristine.substr(8));
+  crescent::testing::WriteFile(snap, "CRSNAP01" + pristine.substr(8));
   CHECK_THROWS_WITH(ReplayBuffer(Env::Posix(), dir, JournalOptions{}),
                     Catch::Contains(snap) && Catch::Contains("version 0") &&
                         Catch::Contains("before format versions"));
-  WriteAll(snap, pristine);
+  crescent::testing::WriteFile(snap, pristine);
   // A log from before format versions: records with no header.
   const std::string log = dir + "/log-000002.log";
   std::string old_log;
   internal::EncodeRecord(BufferState::Encode({ScoreTrajectory{1, 1, true}}), &old_log);
-  WriteAll(log, old_log);
+  crescent::testing::WriteFile(log, old_log);
   try {
     ReplayBuffer buffer(Env::Posix(), dir, JournalOptions{});
     FAIL("an unversioned log was opened");
