@@ -322,15 +322,16 @@ TEST_CASE("cluster.master_port: the master listens on the chosen port, master.en
 
 TEST_CASE("cluster.startup_timeout_s: ranks that never say hello are named after that long",
           "[launch][keys]") {
-  // model.path whose alphabet.txt is a FIFO nobody writes: the trainer and
-  // the rollout worker block loading the model, so never say hello; the
-  // reward service does.
+  // model.path whose model.safetensors is a FIFO nobody writes: the trainer
+  // and the rollout worker block loading the weights, so never say hello;
+  // the reward service does. (The launcher reads only config.json and the
+  // tokenizer, so it gets as far as mpirun.)
   const std::string root = TempDir("crescent-keys-startup");
   const std::string model = root + "/model";
   fs::create_directories(model);
-  for (const char* f : {"config.json", "model.safetensors"})
+  for (const char* f : {"config.json", "alphabet.txt"})
     fs::copy_file(SftModel() + "/" + f, model + "/" + f);
-  const std::string fifo = model + "/alphabet.txt";
+  const std::string fifo = model + "/model.safetensors";
   REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
   const auto t0 = std::chrono::steady_clock::now();
   Process job(Command("run", root + "/run",
@@ -426,6 +427,25 @@ TEST_CASE("cluster.hostfile: a missing hostfile is named before mpirun starts", 
   CHECK(out.find("cluster.hostfile: cannot read " + hostfile) != std::string::npos);
   CHECK(out.find("--set cluster.hostfile") != std::string::npos);
   CHECK(out.find(" --hostfile ") == std::string::npos);  // mpirun was never started
+}
+
+TEST_CASE("model.path: a policy without a tokenizer is named before mpirun starts",
+          "[launch][keys]") {
+  const std::string dir = TempDir("crescent-keys-notokenizer");
+  const std::string model = dir + "/model";
+  fs::create_directories(model);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(SftModel() + "/" + f, model + "/" + f);
+  Process job(Command("run", dir + "/run", {"model.path=" + model}), dir + "/out.log");
+  const int rc = job.Wait(60s);
+  if (rc == -1) KillProcessTree(job.pid());
+  const std::string out = job.Output();
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(rc != -1);
+  CHECK(out.find("the initial policy (model.path, --set model.path) cannot be used: " + model +
+                 ": no tokenizer: neither tokenizer.json nor alphabet.txt") != std::string::npos);
+  CHECK(out.find(" worker ") == std::string::npos);  // mpirun was never started
 }
 
 TEST_CASE("model.path: RL starts from a copied SFT model in another directory", "[launch][keys]") {
