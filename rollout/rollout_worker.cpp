@@ -57,6 +57,7 @@ class RolloutWorker : public RolloutService {
       g.top_k = task.sampling.top_k;
       g.top_p = task.sampling.top_p;
       g.seed = task.sampling.seed;
+      g.vocab_limit = policy_.tokenizer.VocabSize();
       g.stop_tokens = policy_.tokenizer.stop_ids();
       g.stop_strings = task.stop_strings;
       if (!g.stop_strings.empty()) g.detokenize = detokenize;

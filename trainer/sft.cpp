@@ -23,6 +23,7 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
     r.prompt = policy.tokenizer.EncodePrompt(p.text);
     r.max_new_tokens = static_cast<int32_t>(c.rollout.max_response_tokens);
     r.temperature = 0;
+    r.vocab_limit = policy.tokenizer.VocabSize();
     r.stop_tokens = policy.tokenizer.stop_ids();
     requests.push_back(std::move(r));
   }
