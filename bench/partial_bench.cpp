@@ -53,17 +53,16 @@ struct Prompt {
   std::vector<tok::TokenId> answer;  // expected response, <eos> included
 };
 
-Prompt MakePrompt(const tok::CharTokenizer& tokenizer, size_t start) {
+Prompt MakePrompt(const tok::PolicyTokenizer& tokenizer, size_t start) {
   Prompt p;
-  p.tokens = {tok::CharTokenizer::kBos};
-  for (tok::TokenId id : tokenizer.Encode(kChain.substr(start, 1) + ":")) p.tokens.push_back(id);
+  p.tokens = tokenizer.EncodePrompt(kChain.substr(start, 1) + ":");
   p.answer = tokenizer.Encode(kChain.substr(start));
-  p.answer.push_back(tok::CharTokenizer::kEos);
+  p.answer.push_back(tokenizer.stop_ids().front());
   return p;
 }
 
 // Prompt i: one in eight has an answer of 57-64 tokens, the others 6-9.
-std::vector<Prompt> PromptSet(const tok::CharTokenizer& tokenizer, size_t n, uint64_t seed) {
+std::vector<Prompt> PromptSet(const tok::PolicyTokenizer& tokenizer, size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<Prompt> out;
   for (size_t i = 0; i < n; ++i) {
@@ -163,7 +162,7 @@ class Bench {
         q.max_new_tokens = task.max_response_tokens - static_cast<int32_t>(task.prefix.size());
         q.budget = task.budget;
         q.seed = task.sampling.seed;
-        q.stop_tokens = {tok::CharTokenizer::kEos};
+        q.stop_tokens = trainer_.tokenizer.stop_ids();
         requests.push_back(std::move(q));
         prompt_of.push_back(p);
       }
@@ -344,7 +343,7 @@ int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out)
   model::SetComputeThreads(1);
 
   torch::manual_seed(o.seed);
-  tok::CharTokenizer tokenizer(kChain + ":");
+  const tok::PolicyTokenizer tokenizer = tok::BuiltinPolicyTokenizer(kChain + ":");
   model::LlamaConfig lc;
   lc.vocab_size = tokenizer.VocabSize();
   lc.hidden_size = 128;

@@ -18,6 +18,15 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out);
 // goes to std::cerr).
 int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
 
+// `crescent export RUN_DIR OUT_DIR [--version N]`: copies one policy version
+// kept under RUN_DIR/checkpoints (default: the latest) out as a Hugging Face
+// directory: config.json, the safetensors, the tokenizer files; not
+// optimizer.pt or checkpoint.json. OUT_DIR must not exist or be empty; it is
+// written beside it and renamed into place. Returns 0 and says what it wrote;
+// throws std::runtime_error for bad arguments, a version not kept (listing
+// those kept) or an OUT_DIR in the way.
+int ExportCommand(const std::vector<std::string>& args, std::ostream& out);
+
 // `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
 // in, one JSON array of ids per line out (reversed with --decode). Returns 0;
 // bad arguments or input lines throw std::runtime_error naming the line.

@@ -17,6 +17,8 @@
 #include "common/mpi/mpi_session.hpp"
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
+#include "common/run/run_dir.hpp"
+#include "common/tokenizer/policy_tokenizer.hpp"
 #include "common/util/log.hpp"
 #include "master/master.hpp"
 #include "reward/reward_worker.hpp"
@@ -64,6 +66,22 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
   env::WriteFileAtomically(env, path, config::ToYaml(c));
 }
 
+// The initial policy's tokenizer (RUN_DIR/sft or model.path), checked before
+// mpirun starts, when the directory is there: a checkpoint without a
+// tokenizer, or one bigger than the embedding, is named here rather than by
+// every rank. The weights are the ranks' to load (no LibTorch work here).
+void CheckInitialPolicy(const config::Config& c) {
+  const std::string dir = run::InitialPolicyDir(c);
+  if (!fs::is_directory(dir)) return;
+  try {
+    tok::LoadPolicyTokenizer(dir);
+  } catch (const std::exception& e) {
+    const std::string which =
+        c.model.path.empty() ? "RUN_DIR/sft" : StrCat("model.path, ", c.Where("model.path"));
+    throw std::runtime_error(StrCat("the initial policy (", which, ") cannot be used: ", e.what()));
+  }
+}
+
 }  // namespace
 
 int LaunchJob(const config::Config& given) {
@@ -73,6 +91,7 @@ int LaunchJob(const config::Config& given) {
                                      std::strerror(errno), " (", c.Where("cluster.hostfile"), ")"));
   }
   c.run.dir = fs::absolute(c.run.dir).lexically_normal().string();
+  CheckInitialPolicy(c);
   fs::create_directories(c.run.dir);
   env::Env* const env = env::Env::Posix();
   std::unique_ptr<env::FileLock> lock;

@@ -98,6 +98,8 @@ void Usage(std::ostream& out) {
          "  bench partial [...]                 training tokens/s, partial rollouts vs waiting\n"
          "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
          "                                       one line per trajectory, with its tokens)\n"
+         "  export RUN_DIR OUT_DIR [--version N]  a kept policy version (default: the latest)\n"
+         "                                       as a Hugging Face directory\n"
          "  config check|show [CONFIG] [--set key=value]...\n"
          "  config reference                    every key, its default and meaning\n";
 }
@@ -130,6 +132,7 @@ int main(int argc, char** argv) {
     }
     if (command == "config") return ConfigCommand(args);
     if (command == "replay") return cli::ReplayCommand(args, std::cout);
+    if (command == "export") return cli::ExportCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

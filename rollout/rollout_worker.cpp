@@ -46,8 +46,7 @@ class RolloutWorker : public RolloutService {
     std::vector<model::GenerationRequest> batch;
     std::vector<std::vector<tok::TokenId>> prompt_tokens;
     for (const auto& task : request.tasks) {
-      std::vector<tok::TokenId> prompt = {tok::CharTokenizer::kBos};
-      for (tok::TokenId id : policy_.tokenizer.Encode(task.prompt.text)) prompt.push_back(id);
+      std::vector<tok::TokenId> prompt = policy_.tokenizer.EncodePrompt(task.prompt.text);
       prompt_tokens.push_back(prompt);
       model::GenerationRequest g;
       g.prompt = prompt;
@@ -58,7 +57,8 @@ class RolloutWorker : public RolloutService {
       g.top_k = task.sampling.top_k;
       g.top_p = task.sampling.top_p;
       g.seed = task.sampling.seed;
-      g.stop_tokens = {tok::CharTokenizer::kEos};
+      g.vocab_limit = policy_.tokenizer.VocabSize();
+      g.stop_tokens = policy_.tokenizer.stop_ids();
       g.stop_strings = task.stop_strings;
       if (!g.stop_strings.empty()) g.detokenize = detokenize;
       g.repeat_ngram = task.repeat_ngram;
@@ -78,7 +78,7 @@ class RolloutWorker : public RolloutService {
       s.logprobs = results[i].logprobs;
       std::vector<tok::TokenId> response = task.prefix;
       response.insert(response.end(), results[i].tokens.begin(), results[i].tokens.end());
-      s.text = policy_.tokenizer.Decode(response);
+      s.text = policy_.tokenizer.DecodeResponse(response);
       s.finish_reason = ToFinishReason(results[i].finish);
       s.policy_version = version_;
       out.samples.push_back(std::move(s));

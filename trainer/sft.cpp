@@ -20,18 +20,18 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
   std::vector<model::GenerationRequest> requests;
   for (const auto& p : heldout) {
     model::GenerationRequest r;
-    r.prompt = {tok::CharTokenizer::kBos};
-    for (tok::TokenId id : policy.tokenizer.Encode(p.text)) r.prompt.push_back(id);
+    r.prompt = policy.tokenizer.EncodePrompt(p.text);
     r.max_new_tokens = static_cast<int32_t>(c.rollout.max_response_tokens);
     r.temperature = 0;
-    r.stop_tokens = {tok::CharTokenizer::kEos};
+    r.vocab_limit = policy.tokenizer.VocabSize();
+    r.stop_tokens = policy.tokenizer.stop_ids();
     requests.push_back(std::move(r));
   }
   auto results = model::Generate(policy.model, requests, c.rollout.batch_slots);
   auto math = reward::MakeRewardFunction("math");
   double correct = 0;
   for (size_t i = 0; i < results.size(); ++i) {
-    correct += math->Score(heldout[i].text, policy.tokenizer.Decode(results[i].tokens),
+    correct += math->Score(heldout[i].text, policy.tokenizer.DecodeResponse(results[i].tokens),
                            heldout[i].metadata)
                    .correct;
   }
@@ -56,25 +56,27 @@ std::vector<SftStep> TrainSft(model::Policy& policy, const std::vector<task::Pro
   std::vector<torch::Tensor> params = policy.model->parameters();
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.sft.lr));
   const LrSchedule schedule = SftSchedule(c);
+  if (policy.tokenizer.stop_ids().empty())
+    throw std::runtime_error("sft: the policy has no stop token to end its answers with");
+  const tok::TokenId stop = policy.tokenizer.stop_ids().front();
   std::mt19937_64 rng(c.sft.seed);
   std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   std::vector<SftStep> steps;
   double loss_sum = 0;
   for (int64_t step = 0; step < c.sft.steps; ++step) {
-    // [bos] prompt answer [eos], right-padded; loss on answer and eos only.
+    // [bos] prompt answer stop, right-padded; loss on answer and stop only.
     std::vector<std::vector<tok::TokenId>> rows;
     std::vector<size_t> prompt_lengths;
     size_t width = 0;
     for (int64_t i = 0; i < c.sft.batch_size; ++i) {
       const task::Prompt& p = pool[pick(rng)];
-      std::vector<tok::TokenId> ids = {tok::CharTokenizer::kBos};
-      for (tok::TokenId id : policy.tokenizer.Encode(p.text)) ids.push_back(id);
+      std::vector<tok::TokenId> ids = policy.tokenizer.EncodePrompt(p.text);
       prompt_lengths.push_back(ids.size());
       const bool mistaken = c.sft.teacher_error > 0 && coin(rng) < c.sft.teacher_error;
       const std::string answer = mistaken ? task::CarryForgotten(p.text) : task::SftTarget(p.text);
       for (tok::TokenId id : policy.tokenizer.Encode(answer)) ids.push_back(id);
-      ids.push_back(tok::CharTokenizer::kEos);
+      ids.push_back(stop);
       width = std::max(width, ids.size());
       rows.push_back(std::move(ids));
     }

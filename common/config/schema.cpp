@@ -129,8 +129,10 @@ void ThreadsSection::Visit(V& v) {
 template <class V>
 void ModelSection::Visit(V& v) {
   v.Field("path", path,
-          "A Hugging Face checkpoint directory (config.json + safetensors) to start from; empty: "
-          "the built-in tiny Llama below, warm-started by `crescent sft` into RUN_DIR/sft.");
+          "A policy directory to start from: a Hugging Face checkpoint (config.json, "
+          "safetensors, tokenizer.json; model_type llama, qwen2 or qwen3) or a crescent "
+          "checkpoint; used by `crescent sft` and `crescent run`. Empty: the built-in tiny Llama "
+          "below, warm-started by `crescent sft` into RUN_DIR/sft.");
   v.Field("hidden_size", hidden_size, "Built-in model: hidden size.", AtLeast(8));
   v.Field("intermediate_size", intermediate_size, "Built-in model: SwiGLU inner size.", AtLeast(8));
   v.Field("layers", layers, "Built-in model: decoder layers.", AtLeast(1));

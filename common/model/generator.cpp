@@ -33,10 +33,11 @@ std::pair<torch::Tensor, torch::Tensor> SamplingDistributions(
 
 // Picks a token from one row's log-probs `logp` (probabilities `probs`);
 // returns it and its log-prob (full softmax at the temperature, before
-// top-k/top-p).
+// top-k/top-p and the vocabulary limit).
 std::pair<tok::TokenId, float> Choose(const float* logp, const float* probs, int64_t vocab,
                                       const GenerationRequest& r, std::mt19937_64& rng,
                                       std::vector<int64_t>& order) {
+  if (r.vocab_limit > 0) vocab = std::min(vocab, r.vocab_limit);
   if (r.temperature <= 0) {
     const int64_t best = std::max_element(logp, logp + vocab) - logp;
     return {static_cast<tok::TokenId>(best), logp[best]};

@@ -27,6 +27,11 @@ struct GenerationRequest {
   int32_t top_k = 0;                 // 0: off
   float top_p = 1.0f;                // 1: off
   uint64_t seed = 0;
+  // Only ids below this are sampled (0: the whole vocabulary): a tokenizer
+  // with fewer entries than the embedding has rows (Qwen3: 151,669 of
+  // 151,936) cannot decode the rest. Like top-k, it limits what is drawn;
+  // log-probs stay over the full vocabulary.
+  int64_t vocab_limit = 0;
   std::vector<tok::TokenId> stop_tokens;
   // The response stops when the text of this call's new tokens ends with one
   // of these; `detokenize` (required with stop strings) decodes ids to text.

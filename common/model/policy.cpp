@@ -2,10 +2,6 @@
 
 #include <dlfcn.h>
 
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
-
 #include "common/model/pretrained.hpp"
 #include "common/task/arithmetic.hpp"
 
@@ -13,7 +9,7 @@ namespace crescent::model {
 
 Policy NewBuiltinPolicy(const config::Config& c) {
   torch::manual_seed(static_cast<uint64_t>(c.sft.seed));
-  tok::CharTokenizer tokenizer(task::ArithmeticTask::Alphabet());
+  tok::PolicyTokenizer tokenizer = tok::BuiltinPolicyTokenizer(task::ArithmeticTask::Alphabet());
   LlamaConfig lc;
   lc.vocab_size = tokenizer.VocabSize();
   lc.hidden_size = c.model.hidden_size;
@@ -22,25 +18,17 @@ Policy NewBuiltinPolicy(const config::Config& c) {
   lc.num_heads = c.model.heads;
   lc.num_kv_heads = c.model.kv_heads;
   lc.max_positions = c.model.max_sequence;
-  return {Llama(lc), tokenizer};
+  return {Llama(lc), std::move(tokenizer)};
 }
 
 Policy LoadPolicy(const std::string& dir) {
-  if (!std::filesystem::exists(dir + "/config.json")) {
-    throw std::runtime_error(dir +
-                             ": no policy checkpoint here (run `crescent sft CONFIG` first, "
-                             "or set model.path)");
-  }
-  std::ifstream in(dir + "/alphabet.txt");
-  std::string alphabet;
-  if (!in || !std::getline(in, alphabet))
-    throw std::runtime_error(dir + "/alphabet.txt: cannot read");
-  return {LoadPretrained(dir), tok::CharTokenizer(alphabet)};
+  tok::PolicyTokenizer tokenizer = tok::LoadPolicyTokenizer(dir);
+  return {LoadPretrained(dir), std::move(tokenizer)};
 }
 
 void SavePolicy(Policy& policy, const std::string& dir) {
   SavePretrained(policy.model, dir);
-  std::ofstream(dir + "/alphabet.txt") << policy.tokenizer.alphabet() << "\n";
+  tok::WritePolicyTokenizerFiles(policy.tokenizer, dir);
 }
 
 void SetComputeThreads(int threads) {

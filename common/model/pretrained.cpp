@@ -151,6 +151,13 @@ bool EndsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+// config.json's torch_dtype for a stored dtype.
+std::string DtypeConfigName(torch::Dtype dtype) {
+  if (dtype == torch::kBFloat16) return "bfloat16";
+  if (dtype == torch::kFloat16) return "float16";
+  return "float32";
+}
+
 torch::Dtype StorageDtype(const LlamaConfig& c) {
   if (c.torch_dtype == "bfloat16") return torch::kBFloat16;
   if (c.torch_dtype == "float16") return torch::kFloat16;
@@ -373,6 +380,10 @@ std::map<std::string, torch::Tensor> ReadCheckpointTensors(const std::string& di
 Llama LoadPretrained(const std::string& dir) {
   LlamaConfig config = ReadHfConfig(dir + "/config.json");
   Checkpoint ck = ReadCheckpoint(dir);
+  // Saved again in the dtype the weights are stored in, whatever config.json
+  // says (newer transformers write "dtype", not "torch_dtype").
+  auto embed = ck.tensors.find("model.embed_tokens.weight");
+  if (embed != ck.tensors.end()) config.torch_dtype = DtypeConfigName(embed->second.scalar_type());
   Llama model(config);
   std::set<std::string> used;
   torch::NoGradGuard no_grad;

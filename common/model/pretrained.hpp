@@ -32,7 +32,8 @@ void WriteSafetensors(const std::map<std::string, torch::Tensor>& tensors, const
 std::map<std::string, torch::Tensor> ReadCheckpointTensors(const std::string& dir);
 
 // Loads DIR/config.json and the weights into a float32 model. Missing tensors,
-// wrong shapes and unknown tensors are refused.
+// wrong shapes and unknown tensors are refused. The model's torch_dtype is the
+// dtype the embedding is stored in, so SavePretrained writes the source's dtype.
 Llama LoadPretrained(const std::string& dir);
 // Writes DIR/config.json and DIR/model.safetensors (float32, or the dtype
 // torch_dtype names: bfloat16/float16).

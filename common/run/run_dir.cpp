@@ -18,6 +18,15 @@ std::string VersionName(int64_t version) {
   return name;
 }
 
+// checkpoint.json of DIR into `c`; throws what was wrong.
+void ReadCheckpointMeta(env::Env* env, const std::string& dir, Checkpoint& c) {
+  const std::string meta = dir + "/checkpoint.json";
+  if (!env->FileExists(meta)) throw std::runtime_error("missing");
+  nlohmann::json j = nlohmann::json::parse(env->ReadFile(meta));
+  c.iteration = j.at("iteration").get<int64_t>();
+  c.policy_version = j.at("policy_version").get<int64_t>();
+}
+
 }  // namespace
 
 std::string ReplayDir(const std::string& run_dir) { return run_dir + "/replay"; }
@@ -36,10 +45,8 @@ std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run
   c.dir = CheckpointsDir(run_dir) + "/" + name;
   const std::string meta = c.dir + "/checkpoint.json";
   try {
-    if (name.empty() || !env->FileExists(meta)) throw std::runtime_error("missing");
-    nlohmann::json j = nlohmann::json::parse(env->ReadFile(meta));
-    c.iteration = j.at("iteration").get<int64_t>();
-    c.policy_version = j.at("policy_version").get<int64_t>();
+    if (name.empty()) throw std::runtime_error("missing");
+    ReadCheckpointMeta(env, c.dir, c);
   } catch (const std::exception& e) {
     throw std::runtime_error(StrCat(latest, " names checkpoint \"", name, "\", but ", meta,
                                     " is unreadable (", e.what(), ")"));
@@ -49,6 +56,28 @@ std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run
 
 std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir) {
   return LatestCheckpoint(env::Env::Posix(), run_dir);
+}
+
+std::vector<Checkpoint> KeptCheckpoints(env::Env* env, const std::string& run_dir) {
+  const std::string root = CheckpointsDir(run_dir);
+  std::vector<Checkpoint> kept;
+  if (!env->FileExists(root)) return kept;
+  std::vector<std::string> names;
+  for (const std::string& n : env->ListDir(root))
+    if (n.size() > 1 && n[0] == 'v' && n.find('.') == std::string::npos) names.push_back(n);
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    Checkpoint c;
+    c.dir = root + "/" + n;
+    if (!env->FileExists(c.dir + "/checkpoint.json")) continue;  // not published
+    try {
+      ReadCheckpointMeta(env, c.dir, c);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(StrCat(c.dir, "/checkpoint.json is unreadable (", e.what(), ")"));
+    }
+    kept.push_back(c);
+  }
+  return kept;
 }
 
 Checkpoint StartingPolicy(const config::Config& config) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/config/config.hpp"
 #include "common/env/env.hpp"
@@ -37,6 +38,11 @@ struct Checkpoint {
 // when `latest` names a missing or unreadable checkpoint.
 std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run_dir);
 std::optional<Checkpoint> LatestCheckpoint(const std::string& run_dir);  // Env::Posix()
+
+// Every complete checkpoint still kept under RUN_DIR/checkpoints (a vNNNNNNNN
+// directory with a checkpoint.json; staging leftovers are not), oldest
+// first. Throws naming the file when a checkpoint.json is unreadable.
+std::vector<Checkpoint> KeptCheckpoints(env::Env* env, const std::string& run_dir);
 
 // The policy every role starts from: the latest checkpoint, else the initial
 // policy at version 0.

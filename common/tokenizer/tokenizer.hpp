@@ -34,7 +34,7 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> LoadTokenizer(const std::string& path);
 
 // One id per special token (in order, from 0), then one per UTF-8 character of
-// `alphabet`. The default matches CharTokenizer: <bos> = 0, <eos> = 1.
+// `alphabet`. The default is the built-in model's: <bos> = 0, <eos> = 1.
 std::unique_ptr<Tokenizer> MakeCharTokenizer(const std::string& alphabet,
                                              const std::vector<std::string>& special_tokens = {
                                                  "<bos>", "<eos>"});

@@ -2,10 +2,12 @@
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/run/run_dir.hpp"
 #include "replay/buffer.hpp"
 #include "tests/common/process.hpp"
 #include "tests/tokenizer/fixtures.hpp"
@@ -13,6 +15,7 @@
 namespace crescent::cli {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace replay;
 
@@ -86,6 +89,61 @@ TEST_CASE("model logits prints the fixture's reference logits, one row a positio
   std::istringstream bad("[1, 2, 500]");
   CHECK(ModelLogitsCommand({"--model", kTinyLlama + "/hf"}, bad, out) == 1);
   CHECK(ModelLogitsCommand({}, bad, out) == 2);
+}
+
+// A run directory's checkpoint of `version`, as a trainer publishes it.
+void PublishFakeCheckpoint(const std::string& run, int64_t version) {
+  const std::string staged = run::StageCheckpoint(run, version);
+  const std::string v = std::to_string(version);
+  testing::WriteFile(staged + "/config.json", R"({"model_type": "llama", "vocab_size": 16})");
+  testing::WriteFile(staged + "/model.safetensors", "weights of version " + v);
+  testing::WriteFile(staged + "/alphabet.txt", "0123456789+-*=\n");
+  testing::WriteFile(staged + "/optimizer.pt", "optimizer " + v);
+  run::PublishCheckpoint(run, staged, version * 10, version);
+}
+
+TEST_CASE("export copies a kept policy version out as a Hugging Face directory", "[cli]") {
+  const std::string root = testing::TempDir("crescent-export");
+  const std::string run = root + "/run";
+  fs::create_directories(run);
+  for (int64_t v : {1, 2, 3}) PublishFakeCheckpoint(run, v);  // keeps 2 and 3
+  auto check_exported = [&](const std::string& dir, int64_t version) {
+    const std::string from = run + "/checkpoints/v0000000" + std::to_string(version);
+    for (const char* f : {"config.json", "model.safetensors", "alphabet.txt"}) {
+      INFO(f);
+      CHECK(testing::ReadFile(dir + "/" + f) == testing::ReadFile(from + "/" + f));
+    }
+    CHECK_FALSE(fs::exists(dir + "/optimizer.pt"));
+    CHECK_FALSE(fs::exists(dir + "/checkpoint.json"));
+    CHECK_FALSE(fs::exists(dir + ".export-tmp"));
+  };
+  std::ostringstream out;
+  REQUIRE(ExportCommand({run, root + "/v2", "--version", "2"}, out) == 0);
+  check_exported(root + "/v2", 2);
+  CHECK(out.str().find("exported policy version 2 (iteration 20)") != std::string::npos);
+  REQUIRE(ExportCommand({run, root + "/newest/"}, out) == 0);
+  check_exported(root + "/newest", 3);
+  fs::create_directories(root + "/empty");
+  REQUIRE(ExportCommand({run, root + "/empty", "--version=3"}, out) == 0);
+  check_exported(root + "/empty", 3);
+
+  auto error = [&](const std::vector<std::string>& args) {
+    try {
+      ExportCommand(args, out);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(error({run, root + "/v1", "--version", "1"}),
+             Catch::Contains("policy version 1 is not kept") && Catch::Contains("kept: 2, 3"));
+  CHECK_THAT(error({run, root + "/v9", "--version", "9"}), Catch::Contains("kept: 2, 3"));
+  CHECK_FALSE(fs::exists(root + "/v1"));
+  CHECK_THAT(error({run, root + "/v2"}), Catch::Contains(root + "/v2 exists and is not an empty"));
+  CHECK_THAT(error({run, root + "/x", "--version", "two"}), Catch::Contains("not a number"));
+  CHECK_THAT(error({run}), Catch::Contains("usage: crescent export"));
+  CHECK_THAT(error({root + "/no-run", root + "/x"}), Catch::Contains("no checkpoint"));
+  fs::remove_all(root);
 }
 
 }  // namespace

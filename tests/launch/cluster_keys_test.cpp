@@ -80,15 +80,16 @@ TEST_CASE("cluster.master_port: the master listens on the chosen port, master.en
 
 TEST_CASE("cluster.startup_timeout_s: ranks that never say hello are named after that long",
           "[launch][keys]") {
-  // model.path whose alphabet.txt is a FIFO nobody writes: the trainer and
-  // the rollout worker block loading the model, so never say hello; the
-  // reward service does.
+  // model.path whose model.safetensors is a FIFO nobody writes: the trainer
+  // and the rollout worker block loading the weights, so never say hello;
+  // the reward service does. (The launcher reads only config.json and the
+  // tokenizer, so it gets as far as mpirun.)
   const std::string root = TempDir("crescent-keys-startup");
   const std::string model = root + "/model";
   fs::create_directories(model);
-  for (const char* f : {"config.json", "model.safetensors"})
+  for (const char* f : {"config.json", "alphabet.txt"})
     fs::copy_file(SftModel() + "/" + f, model + "/" + f);
-  const std::string fifo = model + "/alphabet.txt";
+  const std::string fifo = model + "/model.safetensors";
   REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
   const auto t0 = std::chrono::steady_clock::now();
   Process job(Command("run", root + "/run",

@@ -36,6 +36,25 @@ TEST_CASE("run.log_level warn: no info lines, and the job still succeeds", "[lau
   CHECK(Contrast().output.find("\nI ") != std::string::npos);
 }
 
+TEST_CASE("model.path: a policy without a tokenizer is named before mpirun starts",
+          "[launch][keys]") {
+  const std::string dir = TempDir("crescent-keys-notokenizer");
+  const std::string model = dir + "/model";
+  fs::create_directories(model);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(SftModel() + "/" + f, model + "/" + f);
+  Process job(Command("run", dir + "/run", {"model.path=" + model}), dir + "/out.log");
+  const int rc = job.Wait(60s);
+  if (rc == -1) KillProcessTree(job.pid());
+  const std::string out = job.Output();
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(rc != -1);
+  CHECK(out.find("the initial policy (model.path, --set model.path) cannot be used: " + model +
+                 ": no tokenizer: neither tokenizer.json nor alphabet.txt") != std::string::npos);
+  CHECK(out.find(" worker ") == std::string::npos);  // mpirun was never started
+}
+
 TEST_CASE("model.path: RL starts from a copied SFT model in another directory", "[launch][keys]") {
   const ContrastJob& job = Contrast();
   INFO(job.output);

@@ -1,5 +1,6 @@
 #include "common/model/generator.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace crescent::model;
@@ -331,4 +332,40 @@ TEST_CASE("top_p p samples only within the nucleus of mass p", "[model]") {
   CHECK(AllAllowed(m, rs, Generate(m, rs, 4), in_nucleus));
   const auto free = Sampled(0, 1.0f);
   CHECK_FALSE(AllAllowed(m, free, Generate(m, free, 4), in_nucleus));
+}
+
+TEST_CASE("vocab_limit: ids at or past it are never sampled, log-probs stay full", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  // Make the last rows the most likely: an embedding's padding rows past the
+  // tokenizer's end would be drawn without the limit.
+  {
+    torch::NoGradGuard g;
+    m->named_parameters()["embed_tokens.weight"].slice(0, 9).mul_(8);
+  }
+  for (float temperature : {0.0f, 1.5f}) {
+    INFO("temperature " << temperature);
+    GenerationRequest r;
+    r.prompt = {1, 2};
+    r.max_new_tokens = 20;
+    r.temperature = temperature;
+    r.seed = 5;
+    GenerationRequest unlimited = r;
+    auto drawn = Generate(m, {unlimited}, 1)[0].tokens;
+    CHECK(*std::max_element(drawn.begin(), drawn.end()) >= 9);  // the test would see a leak
+    r.vocab_limit = 9;
+    auto out = Generate(m, {r}, 1)[0];
+    REQUIRE(out.tokens.size() == 20);
+    std::vector<tok::TokenId> seq = r.prompt;
+    seq.insert(seq.end(), out.tokens.begin(), out.tokens.end());
+    torch::NoGradGuard g;
+    torch::Tensor logits = m->forward(torch::tensor(seq).to(torch::kLong).view({1, -1}))[0];
+    const float t = temperature > 0 ? temperature : 1.0f;
+    for (size_t i = 0; i < out.tokens.size(); ++i) {
+      CHECK(out.tokens[i] < 9);
+      const int64_t pos = static_cast<int64_t>(r.prompt.size() + i) - 1;
+      CHECK(torch::log_softmax(logits[pos] / t, -1)[out.tokens[i]].item<float>() ==
+            Approx(out.logprobs[i]).margin(1e-4));
+    }
+  }
 }

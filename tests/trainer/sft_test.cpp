@@ -151,13 +151,12 @@ TEST_CASE("sft.teacher_error shows carries forgotten in that share of the worked
     const std::vector<task::Prompt> pool = {{"p", "17+25=", {{"answer", "42"}}}};
     TrainSft(policy, pool, c);
     model::GenerationRequest r;
-    r.prompt = {tok::CharTokenizer::kBos};
-    for (tok::TokenId id : policy.tokenizer.Encode("17+25=")) r.prompt.push_back(id);
+    r.prompt = policy.tokenizer.EncodePrompt("17+25=");
     r.max_new_tokens = 4;
     r.temperature = 0;
-    r.stop_tokens = {tok::CharTokenizer::kEos};
+    r.stop_tokens = policy.tokenizer.stop_ids();
     const auto out = model::Generate(policy.model, {r}, 1);
-    CHECK(policy.tokenizer.Decode(out[0].tokens) == (error == 0 ? "42" : "32"));
+    CHECK(policy.tokenizer.DecodeResponse(out[0].tokens) == (error == 0 ? "42" : "32"));
   }
 }
 
