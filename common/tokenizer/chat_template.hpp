@@ -52,19 +52,19 @@ class ChatTemplate {
                      bool enable_thinking = true) const;
   ChatFormat format() const { return format_; }
 
-  // The conversation as Render(messages, false, enable_thinking) writes it,
-  // with its assistant turns' spans (RenderedChat). Qwen3: an assistant turn
-  // after the last user turn is written with its think block ("<think>\n
-  // reasoning\n</think>\n\n", empty when the turn has none), and its span
-  // starts at "<think>": the model writes that block itself after the
-  // generation prompt. Qwen3's template drops the reasoning of assistant turns
-  // before the last user turn (only their content after "</think>" is
-  // written), so those turns are trained as written, answering without a think
-  // block, as training on the template's one rendering of the conversation
-  // does in TRL too; to train every turn's reasoning, give each assistant turn
-  // as the last turn of a conversation of its own. Llama 3's first template
-  // also writes a generation prompt at the end; it is not trained. Throws as
-  // Render does.
+  // The conversation as Render(messages, false, enable_thinking) writes it, with
+  // its assistant turns' spans (RenderedChat). Qwen3: the last turn, and any
+  // assistant turn after the last user turn that has reasoning, is written with
+  // its think block ("<think>\nreasoning\n</think>\n\n", empty for a last turn
+  // without reasoning), and its span starts at "<think>": the model writes that
+  // block itself after the generation prompt. Qwen3's template drops the
+  // reasoning of assistant turns before the last user turn (only their content
+  // after "</think>" is written), so those turns are trained as written,
+  // answering without a think block, as training on the template's one rendering
+  // of the conversation does in TRL too; to train every turn's reasoning, give
+  // each assistant turn as the last turn of a conversation of its own. Llama 3's
+  // first template also writes a generation prompt at the end; it is not
+  // trained. Throws as Render does.
   RenderedChat RenderForTraining(const std::vector<ChatMessage>& messages,
                                  bool enable_thinking = true) const;
 
