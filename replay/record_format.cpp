@@ -1,4 +1,4 @@
-// The replay buffer's record schema, version 1 (grammar: record_format.hpp).
+// The replay buffer's record schema, version 2 (grammar: record_format.hpp).
 #include "replay/record_format.hpp"
 
 #include <cstring>
@@ -187,6 +187,11 @@ void Put(Writer& w, const task::Prompt& p) {
     w.Str(key);
     w.Str(value);
   }
+  w.U64(p.messages.size());
+  for (const task::Message& m : p.messages) {
+    w.Str(m.role);
+    w.Str(m.content);
+  }
 }
 task::Prompt ReadPrompt(Reader& r) {
   task::Prompt p;
@@ -195,6 +200,12 @@ task::Prompt ReadPrompt(Reader& r) {
   for (uint64_t n = r.Count(16); n > 0; --n) {
     std::string key = r.Str();
     p.metadata[std::move(key)] = r.Str();
+  }
+  for (uint64_t n = r.Count(16); n > 0; --n) {
+    task::Message m;
+    m.role = r.Str();
+    m.content = r.Str();
+    p.messages.push_back(std::move(m));
   }
   return p;
 }

@@ -10,7 +10,8 @@
 // tests/replay/record_format_test.cpp, fails until the expected bytes are
 // updated with it).
 //
-// Version 1. u8/u32/u64/i32/i64: little-endian integers; f32/f64: IEEE-754
+// Version 2 (version 1 had no messages in a prompt; a build of version 2
+// refuses its files by name). u8/u32/u64/i32/i64: little-endian integers; f32/f64: IEEE-754
 // bits, little-endian; bool: u8 0 or 1; str: u64 byte count, bytes;
 // list<T>: u64 count, T...
 //   record      = list<change>
@@ -25,7 +26,8 @@
 //                                8 CommitTraining i64 version
 //                                9 LedgerWritten u64 count
 //                               10 SetPosition   position
-//   prompt      = str id, str text, list<(str key, str value)> metadata
+//   prompt      = str id, str text, list<(str key, str value)> metadata,
+//                 list<(str role, str content)> messages
 //   segment     = u8 source (0 policy, 1 environment), list<i32> tokens, list<f32> logprobs,
 //                 i64 policy version, i64 iteration
 //   finish      = u8: 0 stop, 1 length, 2 repeat, 3 budget (unfinished)
@@ -52,7 +54,7 @@
 
 namespace crescent::replay::record {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 // The whole state of a BufferState, as a snapshot holds it.
 struct Image {

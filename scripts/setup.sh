@@ -13,6 +13,7 @@ packages=(
   libcereal-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev               # tokenizer: split patterns, NFC
   catch2 iproute2                            # tests; network-namespace hosts
+  python3                                    # scripts/make-chat-math.py (and its test)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -28,14 +28,18 @@
 
 namespace crescent::task {
 template <class A>
+void serialize(A& a, Message& m) {
+  a(m.role, m.content);
+}
+template <class A>
 void serialize(A& a, Prompt& p) {
-  a(p.id, p.text, p.metadata);
+  a(p.id, p.text, p.metadata, p.messages);
 }
 }  // namespace crescent::task
 
 namespace crescent::proto {
 
-inline constexpr uint16_t kProtocolVersion = 3;
+inline constexpr uint16_t kProtocolVersion = 4;
 
 // A policy version names one set of weights forever; versions are never reused.
 using PolicyVersion = int64_t;

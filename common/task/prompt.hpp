@@ -4,15 +4,28 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace crescent::task {
 
+// One turn of a chat. `role` is "system", "user" or "assistant".
+struct Message {
+  std::string role;
+  std::string content;
+};
+
 struct Prompt {
   std::string id;    // stable name of the problem (the built-in task uses its text)
-  std::string text;  // what the model is given
+  std::string text;  // what the model is given (a plain prompt; empty for a chat)
   // "answer", "difficulty", "domain", "tests", ...: passed untouched to the
   // reward services.
   std::map<std::string, std::string> metadata;
+  // A chat prompt (a JSONL line's "messages"): an optional system turn first,
+  // at least one user turn, the last turn a user's, so that the chat
+  // template's generation prompt follows it. Empty for a plain prompt. Last,
+  // and with an initializer, so that brace-initialising {id, text, metadata}
+  // still means what it did (and draws no missing-initializer warning).
+  std::vector<Message> messages = {};
 };
 
 }  // namespace crescent::task

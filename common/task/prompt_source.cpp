@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/task/arithmetic.hpp"
+#include "common/task/chat_json.hpp"
 #include "common/util/log.hpp"
 
 namespace crescent::task {
@@ -49,18 +50,24 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
     try {
       const nlohmann::json j = nlohmann::json::parse(line);
       if (!j.is_object()) throw std::runtime_error("not a JSON object");
-      if (!j.contains("prompt") || !j["prompt"].is_string()) {
-        throw std::runtime_error("missing string \"prompt\"");
+      const bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
+      if (has_prompt == has_messages)
+        throw std::runtime_error(has_prompt ? "both \"prompt\" and \"messages\"; give one"
+                                            : "neither \"prompt\" nor \"messages\"");
+      if (has_prompt) {
+        if (!j["prompt"].is_string()) throw std::runtime_error("\"prompt\" is not a string");
+        p.text = j["prompt"].get<std::string>();
+      } else {
+        p.messages = internal::ReadChat(j["messages"], internal::ChatUse::kPrompt);
       }
-      p.text = j["prompt"].get<std::string>();
       if (!j.contains("id")) {
         p.id = std::to_string(number);
       } else {
         p.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
       }
       for (const auto& [key, value] : j.items()) {
-        if (key == "prompt" || key == "id") continue;
-        p.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+        if (key == "prompt" || key == "messages" || key == "id") continue;
+        p.metadata[key] = internal::MetadataValue(value);
       }
     } catch (const std::exception& e) {
       throw std::runtime_error(StrCat(path, ":", number, ": ", e.what()));
@@ -76,12 +83,22 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
 
 std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& c) {
   if (c.task.name == SourceKind::kJsonl) {
+    std::unique_ptr<PromptSource> source;
     try {
-      return MakeJsonlSource(c.task.prompts_file);
+      source = MakeJsonlSource(c.task.prompts_file);
     } catch (const std::exception& e) {
       throw std::runtime_error(
           StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
     }
+    // Until runs render chats with the policy's chat template (issue 14), a
+    // chat prompt would reach the model as empty text: refuse it by name.
+    for (const Prompt& p : source->Training())
+      if (!p.messages.empty())
+        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"),
+                                        "): ", c.task.prompts_file, ": prompt \"", p.id,
+                                        "\" is a chat (\"messages\"); runs do not render chat "
+                                        "prompts yet: give \"prompt\" text"));
+    return source;
   }
   return MakeArithmeticSource(c.task.arithmetic);
 }

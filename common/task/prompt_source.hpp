@@ -26,10 +26,14 @@ class PromptSource {
 // The built-in arithmetic task. Throws std::invalid_argument on bad options.
 std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions& options);
 
-// One JSON object per line: {"id": ..., "prompt": ..., "answer": ..., ...}.
-// "prompt" is required; "id" defaults to the line number; every other key
-// goes to metadata (strings as they are, other values as JSON text). Blank
-// lines are skipped. Throws std::runtime_error naming the file and line.
+// One JSON object per line: {"id": ..., "prompt": ..., "answer": ..., ...}
+// or {"id": ..., "messages": [{"role": ..., "content": ...}, ...], ...}.
+// Exactly one of "prompt" (a string: Prompt::text) and "messages" (a chat:
+// Prompt::messages; roles system, user, assistant; a system turn only first;
+// at least one user turn; the last turn a user's) is required; "id" defaults
+// to the line number; every other key goes to metadata (strings as they are,
+// other values as JSON text). Blank lines are skipped. Throws
+// std::runtime_error naming the file and line.
 // Lines whose id appears in `heldout_ids` form the held-out set.
 std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
                                               const std::vector<std::string>& heldout_ids = {});

@@ -43,10 +43,23 @@ void CheckRoles(const std::vector<ChatMessage>& messages, const std::vector<std:
   }
 }
 
-std::string RenderQwen3(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                        bool enable_thinking) {
+// The rendered text and the spans of it that are trained.
+struct Output {
+  RenderedChat chat;
+  Output& operator+=(const std::string& s) {
+    chat.text += s;
+    return *this;
+  }
+  void AddTrained(const std::string& s) {
+    chat.trained.push_back({chat.text.size(), chat.text.size() + s.size()});
+    chat.text += s;
+  }
+};
+
+RenderedChat RenderQwen3(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                         bool enable_thinking) {
   CheckRoles(messages, {"system", "user", "assistant", "tool"}, "Qwen3");
-  std::string out;
+  Output out;
   if (messages[0].role == "system")
     out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
   size_t last_query = messages.size() - 1;
@@ -73,13 +86,14 @@ std::string RenderQwen3(const std::vector<ChatMessage>& messages, bool add_gener
         reasoning = StripChars(open == std::string::npos ? before : before.substr(open + 7), "\n",
                                true, false);
       }
+      out += "<|im_start|>assistant\n";
       if (i > last_query && (last || !reasoning.empty())) {
-        out += "<|im_start|>assistant\n<think>\n" + StripChars(reasoning, "\n", true, true) +
-               "\n</think>\n\n" + StripChars(content, "\n", true, false);
+        out.AddTrained("<think>\n" + StripChars(reasoning, "\n", true, true) + "\n</think>\n\n" +
+                       StripChars(content, "\n", true, false) + "<|im_end|>");
       } else {
-        out += "<|im_start|>assistant\n" + content;
+        out.AddTrained(content + "<|im_end|>");
       }
-      out += "<|im_end|>\n";
+      out += "\n";
     } else if (m.role == "tool") {
       if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
       out += "\n<tool_response>\n" + m.content + "\n</tool_response>";
@@ -90,7 +104,7 @@ std::string RenderQwen3(const std::vector<ChatMessage>& messages, bool add_gener
     out += "<|im_start|>assistant\n";
     if (!enable_thinking) out += "<think>\n\n</think>\n\n";
   }
-  return out;
+  return std::move(out.chat);
 }
 
 }  // namespace
@@ -153,7 +167,17 @@ ChatTemplate ChatTemplate::FromTemplateText(const std::string& jinja, const std:
 
 std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages,
                                  bool add_generation_prompt, bool enable_thinking) const {
-  std::string out;
+  return RenderWithSpans(messages, add_generation_prompt, enable_thinking).text;
+}
+
+RenderedChat ChatTemplate::RenderForTraining(const std::vector<ChatMessage>& messages,
+                                             bool enable_thinking) const {
+  return RenderWithSpans(messages, false, enable_thinking);
+}
+
+RenderedChat ChatTemplate::RenderWithSpans(const std::vector<ChatMessage>& messages,
+                                           bool add_generation_prompt, bool enable_thinking) const {
+  Output out;
   switch (format_) {
     case ChatFormat::kQwen3:
       return RenderQwen3(messages, add_generation_prompt, enable_thinking);
@@ -161,21 +185,32 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages,
       CheckRoles(messages, {"system", "user", "assistant"}, "ChatML");
       if (messages[0].role != "system" && !default_system_.empty())
         out += "<|im_start|>system\n" + default_system_ + "<|im_end|>\n";
-      for (const ChatMessage& m : messages)
-        out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      for (const ChatMessage& m : messages) {
+        out += "<|im_start|>" + m.role + "\n";
+        if (m.role == "assistant")
+          out.AddTrained(m.content + "<|im_end|>");
+        else
+          out += m.content + "<|im_end|>";
+        out += "\n";
+      }
       if (add_generation_prompt) out += "<|im_start|>assistant\n";
-      return out;
+      break;
     case ChatFormat::kLlama3:
       CheckRoles(messages, {"system", "user", "assistant"}, "Llama 3");
       out += bos_token_;
-      for (const ChatMessage& m : messages)
-        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" +
-               StripChars(m.content, " \t\n\r\f\v", true, true) + "<|eot_id|>";
+      for (const ChatMessage& m : messages) {
+        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n";
+        const std::string content = StripChars(m.content, " \t\n\r\f\v", true, true);
+        if (m.role == "assistant")
+          out.AddTrained(content + "<|eot_id|>");
+        else
+          out += content + "<|eot_id|>";
+      }
       if (add_generation_prompt || always_generation_prompt_)
         out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-      return out;
+      break;
   }
-  return out;
+  return std::move(out.chat);
 }
 
 }  // namespace crescent::tok

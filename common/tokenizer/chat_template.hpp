@@ -5,6 +5,7 @@
 // Hugging Face's rendering). Tools and tool calls are not supported.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,23 @@ struct ChatMessage {
 };
 
 enum class ChatFormat { kChatMl, kQwen3, kLlama3 };
+
+// A part of a rendered text: bytes [begin, end) of its UTF-8.
+struct TextSpan {
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+// A whole conversation rendered for supervised training: `text` is what
+// Render(messages, false, enable_thinking) writes, and `trained` the parts of
+// it the loss is on, in order: each assistant turn's content with its
+// end-of-turn token (ChatML and Qwen3: "...<|im_end|>", not the newline after
+// it; Llama 3: "...<|eot_id|>"), as TRL's assistant-only loss does. Headers,
+// system, user and tool turns and a default system prompt are not trained.
+struct RenderedChat {
+  std::string text;
+  std::vector<TextSpan> trained;
+};
 
 class ChatTemplate {
  public:
@@ -34,7 +52,26 @@ class ChatTemplate {
                      bool enable_thinking = true) const;
   ChatFormat format() const { return format_; }
 
+  // The conversation as Render(messages, false, enable_thinking) writes it, with
+  // its assistant turns' spans (RenderedChat). Qwen3: the last turn, and any
+  // assistant turn after the last user turn that has reasoning, is written with
+  // its think block ("<think>\nreasoning\n</think>\n\n", empty for a last turn
+  // without reasoning), and its span starts at "<think>": the model writes that
+  // block itself after the generation prompt. Qwen3's template drops the
+  // reasoning of assistant turns before the last user turn (only their content
+  // after "</think>" is written), so those turns are trained as written,
+  // answering without a think block, as training on the template's one rendering
+  // of the conversation does in TRL too; to train every turn's reasoning, give
+  // each assistant turn as the last turn of a conversation of its own. Llama 3's
+  // first template also writes a generation prompt at the end; it is not
+  // trained. Throws as Render does.
+  RenderedChat RenderForTraining(const std::vector<ChatMessage>& messages,
+                                 bool enable_thinking = true) const;
+
  private:
+  RenderedChat RenderWithSpans(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                               bool enable_thinking) const;
+
   ChatFormat format_ = ChatFormat::kChatMl;
   std::string default_system_;             // ChatML: written when messages[0] is not system
   std::string bos_token_;                  // Llama 3

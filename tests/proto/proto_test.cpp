@@ -90,6 +90,21 @@ TEST_CASE("metadata reaches the far side untouched", "[proto]") {
   CHECK(back.tasks[0].sampling.temperature == 0.7f);
 }
 
+TEST_CASE("a chat prompt's messages reach the far side in order", "[proto]") {
+  GenerateRequest r = SampleRequest();
+  r.tasks[0].prompt.messages = {{"system", "Be brief."}, {"user", "2+2?"}};
+  std::string frame = Encode(r);
+  auto back = std::get<GenerateRequest>(*Decode(frame.data(), frame.size(), kLimit).message);
+  const auto& m = back.tasks[0].prompt.messages;
+  REQUIRE(m.size() == 2);
+  CHECK(m[0].role == "system");
+  CHECK(m[0].content == "Be brief.");
+  CHECK(m[1].role == "user");
+  CHECK(m[1].content == "2+2?");
+  CHECK(back.tasks[1].prompt.messages.empty());
+  CHECK(back.tasks[0].prompt.metadata == r.tasks[0].prompt.metadata);
+}
+
 TEST_CASE("bad frames are rejected with a reason", "[proto]") {
   std::string frame = Encode(SampleRequest());
   SECTION("short") {
@@ -102,7 +117,7 @@ TEST_CASE("bad frames are rejected with a reason", "[proto]") {
   SECTION("wrong version") {
     frame[4] = 9;
     CHECK(Decode(frame.data(), frame.size(), kLimit).error ==
-          "protocol version 9, this program speaks 3");
+          "protocol version 9, this program speaks 4");
   }
   SECTION("unknown type") {
     frame[6] = 99;

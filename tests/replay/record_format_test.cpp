@@ -34,7 +34,7 @@ std::vector<Change> EveryChange() {
   add.segment = {SegmentSource::kPolicy, {4}, {-0.5f}, 2, 3};
   add.finish = FinishReason::kLength;
   add.text = "ok";
-  return {StartGroup{1, {"p", "q", {{"answer", "4"}}}, 3, {1}},
+  return {StartGroup{1, {"p", "q", {{"answer", "4"}}, {{"user", "q"}}}, 3, {1}},
           add,
           ScoreTrajectory{1, 0.5, true},
           RestartTrajectory{1, 2, "r", 4},
@@ -46,10 +46,10 @@ std::vector<Change> EveryChange() {
           SetPosition{{11, 12, "s"}}};
 }
 
-TEST_CASE("record format version 1 encodes changes to these exact bytes", "[replay]") {
+TEST_CASE("record format version 2 encodes changes to these exact bytes", "[replay]") {
   // If this fails, the on-disk format changed: bump record::kFormatVersion
   // (older journals are then refused by name) and update these bytes.
-  CHECK(record::kFormatVersion == 1);
+  CHECK(record::kFormatVersion == 2);
   const std::string bytes = record::EncodeChanges(EveryChange());
   // clang-format off
   CHECK(Hex(bytes) ==
@@ -58,6 +58,8 @@ TEST_CASE("record format version 1 encodes changes to these exact bytes", "[repl
         "0100000000000000" "70" "0100000000000000" "71"                   // prompt "p", "q"
         "0100000000000000" "0600000000000000" "616e73776572"              // {"answer":
         "0100000000000000" "34"                                           //  "4"}
+        "0100000000000000" "0400000000000000" "75736572"                  // [{"user",
+        "0100000000000000" "71"                                           //   "q"}]
         "0300000000000000" "0100000000000000" "0100000000000000"          // iteration 3, ids [1]
         "02" "0100000000000000" "0200000000000000" "07000000" "ffffffff"  // AddSegment 1 [7,-1]
         "00" "0100000000000000" "04000000" "0100000000000000" "000000bf"  // policy [4] [-0.5]
@@ -82,8 +84,9 @@ TEST_CASE("records and snapshots decode to what was encoded", "[replay]") {
   CHECK(record::EncodeChanges(record::DecodeChanges(bytes)) == bytes);
   // A state with every kind of thing in it survives a snapshot.
   BufferState state;
-  std::vector<Change> build = {StartGroup{1, {"p1", "1+1=", {{"answer", "2"}}}, 1, {1, 2}},
-                               StartGroup{2, {"p2", "2+2=", {}}, 1, {3}}};
+  std::vector<Change> build = {
+      StartGroup{1, {"p1", "", {{"answer", "2"}}, {{"user", "1+1?"}}}, 1, {1, 2}},
+      StartGroup{2, {"p2", "2+2=", {}}, 1, {3}}};
   AddSegment a;
   a.trajectory_id = 1;
   a.prompt_tokens = {9, 9};
@@ -104,6 +107,9 @@ TEST_CASE("records and snapshots decode to what was encoded", "[replay]") {
   restored.Restore(state.Snapshot());
   CHECK(restored.Snapshot() == state.Snapshot());
   CHECK(restored.groups().at(1).prompt.metadata.at("answer") == "2");
+  REQUIRE(restored.groups().at(1).prompt.messages.size() == 1);
+  CHECK(restored.groups().at(1).prompt.messages[0].role == "user");
+  CHECK(restored.groups().at(1).prompt.messages[0].content == "1+1?");
   CHECK(restored.trajectories().at(2).segments[0].source == SegmentSource::kEnvironment);
   CHECK(restored.pending_ledger().at(0).reason == "stale");
   CHECK(restored.position().sampler_state == "sampler");
@@ -160,8 +166,8 @@ TEST_CASE("a log of another record format version is refused by name", "[replay]
     CHECK(e.file() == log);
     CHECK(e.found_version() == record::kFormatVersion + 1);
     CHECK(e.supported_version() == record::kFormatVersion);
-    CHECK_THAT(e.what(), Catch::Contains(log) && Catch::Contains("record format version 2") &&
-                             Catch::Contains("reads version 1 only"));
+    CHECK_THAT(e.what(), Catch::Contains(log) && Catch::Contains("record format version 3") &&
+                             Catch::Contains("reads version 2 only"));
   };
   try {
     ReplayBuffer buffer(Env::Posix(), dir, JournalOptions{});
@@ -192,12 +198,13 @@ TEST_CASE("a snapshot of another version, and files from before versions, are re
   const std::string snap = dir + "/snapshot-000002.snap";
   const std::string pristine = crescent::testing::ReadFile(snap);
   const std::string payload = pristine.substr(internal::kSnapshotHeaderSize);
-  // Another build's snapshot: version 2, header and CRC valid.
-  crescent::testing::WriteFile(snap, internal::EncodeSnapshot(payload, 2));
+  // The previous build's snapshot (version 1: prompts without messages),
+  // header and CRC valid.
+  crescent::testing::WriteFile(snap, internal::EncodeSnapshot(payload, 1));
   CHECK_THROWS_MATCHES(
       ReplayBuffer(Env::Posix(), dir, JournalOptions{}), JournalVersionError,
       Catch::Matchers::Predicate<JournalVersionError>([&](const JournalVersionError& e) {
-        return e.file() == snap && e.found_version() == 2 && e.supported_version() == 1;
+        return e.file() == snap && e.found_version() == 1 && e.supported_version() == 2;
       }));
   // A snapshot from before format versions: "CRSNAP01", no version field.
   crescent::testing::WriteFile(snap, "CRSNAP01" + pristine.substr(8));

@@ -117,3 +117,80 @@ TEST_CASE("task.name jsonl makes the task source read task.prompts_file", "[task
   CHECK(builtin->Training()[0].metadata.at("domain") == "math");
   CHECK_FALSE(builtin->Heldout().empty());
 }
+
+TEST_CASE("JSONL chat prompts: messages in order, other keys to metadata", "[task]") {
+  const std::string path = WriteTemp(
+      "{\"id\": \"c1\", \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+      "{\"role\": \"user\", \"content\": \"2+2?\"}], \"answer\": \"4\", \"difficulty\": 2}\n"
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", "
+      "\"content\": \"hello\"}, {\"role\": \"user\", \"content\": \"3+3?\"}], \"domain\": "
+      "\"math\"}\n"
+      "{\"id\": \"p\", \"prompt\": \"5+5=\"}\n");
+  auto source = MakeJsonlSource(path);
+  std::remove(path.c_str());
+  const auto& t = source->Training();
+  REQUIRE(t.size() == 3);
+  CHECK(t[0].id == "c1");
+  CHECK(t[0].text.empty());
+  REQUIRE(t[0].messages.size() == 2);
+  CHECK(t[0].messages[0].role == "system");
+  CHECK(t[0].messages[0].content == "Be brief.");
+  CHECK(t[0].messages[1].role == "user");
+  CHECK(t[0].messages[1].content == "2+2?");
+  CHECK(t[0].metadata.at("answer") == "4");
+  CHECK(t[0].metadata.at("difficulty") == "2");
+  CHECK(t[0].metadata.count("messages") == 0);
+  CHECK(t[1].id == "2");
+  REQUIRE(t[1].messages.size() == 3);
+  CHECK(t[1].messages[1].role == "assistant");
+  CHECK(t[1].messages[2].content == "3+3?");
+  CHECK(t[1].metadata.at("domain") == "math");
+  CHECK(t[2].text == "5+5=");
+  CHECK(t[2].messages.empty());
+}
+
+TEST_CASE("JSONL chat prompt errors name the file and the line", "[task]") {
+  const std::string ok = "{\"prompt\": \"ok\"}\n";
+  const std::string user = "{\"role\": \"user\", \"content\": \"q\"}";
+  const std::string assistant = "{\"role\": \"assistant\", \"content\": \"a\"}";
+  const std::string system = "{\"role\": \"system\", \"content\": \"s\"}";
+  struct Case {
+    std::string line;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"{\"id\": \"x\"}", "neither \"prompt\" nor \"messages\""},
+      {"{\"prompt\": \"p\", \"messages\": [" + user + "]}", "both \"prompt\" and \"messages\""},
+      {"{\"prompt\": 3}", "\"prompt\" is not a string"},
+      {"{\"messages\": \"hello\"}", "\"messages\" is not an array"},
+      {"{\"messages\": []}", "\"messages\" is empty"},
+      {"{\"messages\": [" + user + ", 7]}", "messages[1] is not an object"},
+      {"{\"messages\": [{\"role\": \"user\"}]}", "messages[0] is not an object with a string"},
+      {"{\"messages\": [{\"role\": \"user\", \"content\": 5}]}", "string \"content\""},
+      {"{\"messages\": [{\"role\": 1, \"content\": \"q\"}]}", "string \"role\""},
+      {"{\"messages\": [{\"role\": \"tool\", \"content\": \"q\"}]}", "unknown role \"tool\""},
+      {"{\"messages\": [" + user + ", " + system + ", " + user + "]}",
+       "messages[1]: a system turn is allowed only as the first turn"},
+      {"{\"messages\": [" + system + "]}", "no user turn"},
+      {"{\"messages\": [" + system + ", " + assistant + "]}", "no user turn"},
+      {"{\"messages\": [" + user + ", " + assistant + "]}", "ends with an assistant turn"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.line);
+    std::string path;
+    const std::string e = LoadError(ok + "\n" + c.line + "\n", &path);
+    CHECK_THAT(e, Catch::Contains(path + ":3: ") && Catch::Contains(c.says));
+  }
+}
+
+TEST_CASE("a run refuses chat prompts until they are rendered with a chat template", "[task]") {
+  const std::string path = crescent::testing::TempDir("crescent-task-source") + "/chat.jsonl";
+  std::ofstream(path)
+      << "{\"id\": \"q1\", \"prompt\": \"2+2=\"}\n"
+         "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n";
+  using crescent::config::ParseConfig;
+  CHECK_THROWS_WITH(
+      MakeTaskSource(ParseConfig("", "<test>", {"task.name=jsonl", "task.prompts_file=" + path})),
+      Catch::Contains("task.prompts_file") && Catch::Contains(path) &&
+          Catch::Contains("\"c\" is a chat"));
+}
