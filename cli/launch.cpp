@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "common/env/env.hpp"
@@ -18,9 +19,11 @@
 #include "common/net/job.hpp"
 #include "common/net/transport.hpp"
 #include "common/run/run_dir.hpp"
+#include "common/task/prompt_source.hpp"
 #include "common/tokenizer/policy_tokenizer.hpp"
 #include "common/util/log.hpp"
 #include "master/master.hpp"
+#include "master/prompt_encoder.hpp"
 #include "reward/reward_worker.hpp"
 #include "rollout/rollout_worker.hpp"
 #include "trainer/trainer_worker.hpp"
@@ -66,19 +69,37 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
   env::WriteFileAtomically(env, path, config::ToYaml(c));
 }
 
-// The initial policy's tokenizer (RUN_DIR/sft or model.path), checked before
-// mpirun starts, when the directory is there: a checkpoint without a
-// tokenizer, or one bigger than the embedding, is named here rather than by
-// every rank. The weights are the ranks' to load (no LibTorch work here).
-void CheckInitialPolicy(const config::Config& c) {
+// The prompts file and the initial policy's tokenizer (RUN_DIR/sft or
+// model.path, when the directory is there), checked before mpirun starts: a
+// bad JSONL line, a checkpoint without a tokenizer or with one bigger than
+// the embedding, a chat prompt the policy cannot render are named here
+// rather than by every rank. Every prompt is rendered and encoded as the
+// master will. The weights are the ranks' to load (no LibTorch work here).
+void CheckInputs(const config::Config& c) {
+  std::unique_ptr<task::PromptSource> source;
+  if (c.task.name == task::SourceKind::kJsonl) source = task::MakeTaskSource(c);
   const std::string dir = run::InitialPolicyDir(c);
   if (!fs::is_directory(dir)) return;
+  std::optional<tok::PolicyTokenizer> tokenizer;
   try {
-    tok::LoadPolicyTokenizer(dir);
+    tokenizer = tok::LoadPolicyTokenizer(dir);
   } catch (const std::exception& e) {
     const std::string which =
         c.model.path.empty() ? "RUN_DIR/sft" : StrCat("model.path, ", c.Where("model.path"));
     throw std::runtime_error(StrCat("the initial policy (", which, ") cannot be used: ", e.what()));
+  }
+  if (!source) return;
+  master::PromptEncoder prompts(c.task, *tokenizer);
+  for (const auto* set : {&source->Training(), &source->Heldout()}) {
+    for (const task::Prompt& p : *set) {
+      try {
+        prompts.Encode(p);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ",
+                                        c.task.prompts_file, ": ", e.what(), " (policy ", dir,
+                                        ")"));
+      }
+    }
   }
 }
 
@@ -91,7 +112,7 @@ int LaunchJob(const config::Config& given) {
                                      std::strerror(errno), " (", c.Where("cluster.hostfile"), ")"));
   }
   c.run.dir = fs::absolute(c.run.dir).lexically_normal().string();
-  CheckInitialPolicy(c);
+  CheckInputs(c);
   fs::create_directories(c.run.dir);
   env::Env* const env = env::Env::Posix();
   std::unique_ptr<env::FileLock> lock;

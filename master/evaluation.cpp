@@ -5,9 +5,9 @@
 
 namespace crescent::master {
 
-Evaluation::Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics,
-                       env::Env* env)
-    : config_(config), workers_(workers), metrics_(metrics), env_(env) {}
+Evaluation::Evaluation(const config::Config& config, WorkerPool& workers, PromptEncoder& prompts,
+                       MetricsLog& metrics, env::Env* env)
+    : config_(config), workers_(workers), prompts_(prompts), metrics_(metrics), env_(env) {}
 
 double Evaluation::Run(const std::vector<proto::Prompt>& heldout, const std::string& when,
                        proto::PolicyVersion version) {
@@ -23,9 +23,10 @@ double Evaluation::Run(const std::vector<proto::Prompt>& heldout, const std::str
     prompts[task.trajectory_id] = &prompt;
     tasks.push_back(std::move(task));
   }
+  prompts_.Fill(tasks);
   std::vector<proto::ScoreItem> items;
   for (const auto& s : workers_.Generate(std::move(tasks), version))
-    items.push_back({s.trajectory_id, *prompts.at(s.trajectory_id), s.text});
+    items.push_back({s.trajectory_id, prompts_.ForReward(*prompts.at(s.trajectory_id)), s.text});
   double correct = 0;
   for (const auto& [id, score] : workers_.Score(items)) correct += score.correct;
   const double accuracy = correct / heldout.size();

@@ -8,13 +8,15 @@
 
 #include "common/config/config.hpp"
 #include "master/metrics.hpp"
+#include "master/prompt_encoder.hpp"
 #include "master/workers.hpp"
 
 namespace crescent::master {
 
 class Evaluation {
  public:
-  Evaluation(const config::Config& config, WorkerPool& workers, MetricsLog& metrics, env::Env* env);
+  Evaluation(const config::Config& config, WorkerPool& workers, PromptEncoder& prompts,
+             MetricsLog& metrics, env::Env* env);
   // The accuracy of policy `version` on `heldout`; -1 when it is empty.
   double Run(const std::vector<proto::Prompt>& heldout, const std::string& when,
              proto::PolicyVersion version);
@@ -26,6 +28,7 @@ class Evaluation {
 
   const config::Config& config_;
   WorkerPool& workers_;
+  PromptEncoder& prompts_;
   MetricsLog& metrics_;
   env::Env* env_;
   uint64_t next_id_ = kIdBase;

@@ -22,16 +22,17 @@ using replay::GroupState;
 class Master {
  public:
   Master(const net::JobContext& job, env::Env* env, net::MasterTransport& transport,
-         PromptFeed& feed, replay::ReplayBuffer& buffer)
+         PromptFeed& feed, PromptEncoder& prompts, replay::ReplayBuffer& buffer)
       : job_(job),
         env_(env),
         feed_(feed),
+        prompts_(prompts),
         cluster_(job, transport, env),
         stop_(job.config.run.shutdown_grace_s, env),
         workers_(job.config, cluster_, stop_, env),
         progress_(job.config, env, buffer, feed),
         metrics_(env, job.config.run.dir + "/metrics.jsonl"),
-        evaluation_(job.config, workers_, metrics_, env) {}
+        evaluation_(job.config, workers_, prompts, metrics_, env) {}
 
   int Run() {
     cluster_.WaitForHellos();
@@ -133,6 +134,7 @@ class Master {
     // otherwise the ones complete after this iteration's generation and
     // scoring.
     std::vector<proto::GenerationTask> tasks = TasksToGenerate(state, rc, job_.config.run.seed);
+    prompts_.Fill(tasks);
     for (const auto& task : tasks) m.continued += !task.prefix.empty();
     WorkerPool::Batch work;
     workers_.PostGenerate(work, std::move(tasks));
@@ -224,7 +226,7 @@ class Master {
     std::vector<proto::ScoreItem> items;
     for (const auto& [id, t] : state.trajectories()) {
       if (t.finished() && !t.scored)
-        items.push_back({id, state.groups().at(t.group_id).prompt, t.text});
+        items.push_back({id, prompts_.ForReward(state.groups().at(t.group_id).prompt), t.text});
     }
     const std::map<uint64_t, proto::Score> scores = workers_.Score(items);
     m.samples_scored = scores.size();
@@ -264,6 +266,7 @@ class Master {
   const net::JobContext& job_;
   env::Env* env_;
   PromptFeed& feed_;
+  PromptEncoder& prompts_;
   Cluster cluster_;
   StopWatch stop_;
   WorkerPool workers_;
@@ -279,8 +282,8 @@ class Master {
 }  // namespace
 
 int RunRl(const net::JobContext& job, env::Env* env, net::MasterTransport& transport,
-          PromptFeed& feed, replay::ReplayBuffer& buffer) {
-  Master master(job, env, transport, feed, buffer);
+          PromptFeed& feed, PromptEncoder& prompts, replay::ReplayBuffer& buffer) {
+  Master master(job, env, transport, feed, prompts, buffer);
   return master.Run();
 }
 
@@ -290,7 +293,8 @@ int RunMaster(const net::JobContext& job, net::MasterSocket& socket) {
   env::WriteFileAtomically(env, job.config.run.dir + "/master.endpoint", socket.endpoint() + "\n");
   std::unique_ptr<replay::ReplayBuffer> buffer = OpenReplayBuffer(job.config, env);
   std::unique_ptr<PromptFeed> feed = MakePromptFeed(job.config);
-  return RunRl(job, env, socket, *feed, *buffer);
+  PromptEncoder prompts = PromptEncoder::ForRun(job.config);
+  return RunRl(job, env, socket, *feed, prompts, *buffer);
 }
 
 }  // namespace crescent::master

@@ -46,7 +46,11 @@ class RolloutWorker : public RolloutService {
     std::vector<model::GenerationRequest> batch;
     std::vector<std::vector<tok::TokenId>> prompt_tokens;
     for (const auto& task : request.tasks) {
-      std::vector<tok::TokenId> prompt = policy_.tokenizer.EncodePrompt(task.prompt.text);
+      if (task.prompt_tokens.empty()) {
+        throw std::invalid_argument(StrCat("trajectory ", task.trajectory_id, " (prompt \"",
+                                           task.prompt.id, "\") came without prompt tokens"));
+      }
+      const std::vector<tok::TokenId>& prompt = task.prompt_tokens;
       prompt_tokens.push_back(prompt);
       model::GenerationRequest g;
       g.prompt = prompt;

@@ -122,6 +122,8 @@ struct ModelSection {
 struct TaskSection {
   task::SourceKind name = task::SourceKind::kArithmetic;
   std::string prompts_file = "";  // for name: jsonl
+  bool chat_template = true;      // render prompts with the policy's chat template, if it has one
+  bool enable_thinking = true;    // Qwen3's thinking switch
   // task.seed, task.min_level, task.max_level, task.heldout_size
   task::ArithmeticSourceOptions arithmetic;
   task::SamplerOptions sampler;  // task.sampler (its kind), task.curriculum_warmup

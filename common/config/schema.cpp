@@ -147,7 +147,15 @@ template <class V>
 void TaskSection::Visit(V& v) {
   v.Field("name", name, "Prompt source: arithmetic (built-in) or jsonl (task.prompts_file).");
   v.Field("prompts_file", prompts_file,
-          "JSONL prompts, one {\"id\", \"prompt\", \"answer\", ...} per line (task.name: jsonl).");
+          "JSONL prompts, one {\"id\", \"prompt\" or \"messages\", \"answer\", ...} per line "
+          "(task.name: jsonl; docs/training.md).");
+  v.Field("chat_template", chat_template,
+          "Render prompts with the policy's chat template and its generation prompt when the "
+          "policy directory has one (a \"prompt\" text as one user turn); false: a \"prompt\" "
+          "is given as it is, and a \"messages\" prompt is refused.");
+  v.Field("enable_thinking", enable_thinking,
+          "Qwen3 chat template: false writes an empty think block after the generation prompt "
+          "(Qwen3's non-thinking mode); other templates ignore it.");
   v.Field("seed", arithmetic.seed, "Seed of the built-in task's problems and of prompt sampling.");
   v.Field("min_level", arithmetic.min_level, "Built-in task: easiest difficulty level.",
           AtLeast(1));

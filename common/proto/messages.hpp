@@ -39,7 +39,7 @@ void serialize(A& a, Prompt& p) {
 
 namespace crescent::proto {
 
-inline constexpr uint16_t kProtocolVersion = 4;
+inline constexpr uint16_t kProtocolVersion = 5;
 
 // A policy version names one set of weights forever; versions are never reused.
 using PolicyVersion = int64_t;
@@ -143,7 +143,8 @@ const char* FinishReasonName(FinishReason reason);
 struct GenerationTask {
   uint64_t trajectory_id = 0;
   Prompt prompt;
-  std::vector<int32_t> prefix;      // response tokens generated earlier, to continue from
+  std::vector<int32_t> prompt_tokens;  // the prompt as the model sees it (master/prompt_encoder.hpp)
+  std::vector<int32_t> prefix;         // response tokens generated earlier, to continue from
   int32_t max_response_tokens = 0;  // length limit of the whole response
   int32_t budget = 0;               // new tokens allowed in this request; 0: no budget
   SamplingParams sampling;
@@ -152,8 +153,8 @@ struct GenerationTask {
   int32_t repeat_count = 0;
   template <class A>
   void serialize(A& a) {
-    a(trajectory_id, prompt, prefix, max_response_tokens, budget, sampling, stop_strings,
-      repeat_ngram, repeat_count);
+    a(trajectory_id, prompt, prompt_tokens, prefix, max_response_tokens, budget, sampling,
+      stop_strings, repeat_ngram, repeat_count);
   }
 };
 

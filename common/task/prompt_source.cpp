@@ -90,14 +90,6 @@ std::unique_ptr<PromptSource> MakeTaskSource(const config::Config& c) {
       throw std::runtime_error(
           StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ", e.what()));
     }
-    // Until runs render chats with the policy's chat template (issue 14), a
-    // chat prompt would reach the model as empty text: refuse it by name.
-    for (const Prompt& p : source->Training())
-      if (!p.messages.empty())
-        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"),
-                                        "): ", c.task.prompts_file, ": prompt \"", p.id,
-                                        "\" is a chat (\"messages\"); runs do not render chat "
-                                        "prompts yet: give \"prompt\" text"));
     return source;
   }
   return MakeArithmeticSource(c.task.arithmetic);

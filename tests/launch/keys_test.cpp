@@ -36,6 +36,37 @@ TEST_CASE("run.log_level warn: no info lines, and the job still succeeds", "[lau
   CHECK(Contrast().output.find("\nI ") != std::string::npos);
 }
 
+TEST_CASE("task.prompts_file: a bad line and a chat the policy cannot render are named before "
+          "mpirun starts",
+          "[launch][keys]") {
+  const std::string dir = TempDir("crescent-keys-chat");
+  CopyModel(dir + "/sft");  // the built-in model: no chat template
+  const std::string prompts = dir + "/prompts.jsonl";
+  std::string says;
+  SECTION("a line with neither prompt nor messages") {
+    std::ofstream(prompts) << "{\"id\": \"a\", \"prompt\": \"1+1=\", \"answer\": \"2\"}\n"
+                              "{\"id\": \"b\", \"answer\": \"3\"}\n";
+    says = prompts + ":2: neither \"prompt\" nor \"messages\"";
+  }
+  SECTION("a chat prompt") {
+    std::ofstream(prompts) << "{\"id\": \"a\", \"prompt\": \"1+1=\", \"answer\": \"2\"}\n"
+                              "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", "
+                              "\"content\": \"1+2=\"}], \"answer\": \"3\"}\n";
+    says = prompts + ": prompt \"c\" is a chat (\"messages\") but the policy has no chat template";
+  }
+  Process job(Command("run", dir, {"task.name=jsonl", "task.prompts_file=" + prompts}),
+              dir + "/out.log");
+  const int rc = job.Wait(60s);
+  if (rc == -1) KillProcessTree(job.pid());
+  const std::string out = job.Output();
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(rc != -1);
+  CHECK(out.find("task.prompts_file (") != std::string::npos);
+  CHECK(out.find(says) != std::string::npos);
+  CHECK(out.find(" worker ") == std::string::npos);  // mpirun was never started
+}
+
 TEST_CASE("model.path: a policy without a tokenizer is named before mpirun starts",
           "[launch][keys]") {
   const std::string dir = TempDir("crescent-keys-notokenizer");

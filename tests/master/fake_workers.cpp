@@ -18,7 +18,9 @@ proto::GenerateResult FakeRollout::Generate(const proto::GenerateRequest& reques
     if (version == 0 && task.trajectory_id % 2 == 0) answer = "9";
     proto::Sample s;
     s.trajectory_id = task.trajectory_id;
-    s.prompt_tokens = {1, 2, 3};
+    if (task.prompt_tokens.empty()) throw std::invalid_argument("a task without prompt tokens");
+    s.prompt_tokens = task.prompt_tokens;
+    prompts[text] = task.prompt_tokens;
     const size_t done = task.prefix.size();
     const size_t step = task.budget > 0 ? static_cast<size_t>(task.budget) : answer.size();
     const size_t end = std::min(answer.size(), done + step);

@@ -135,7 +135,9 @@ TEST_CASE(
   master::StopWatch stop(c.run.shutdown_grace_s, &clock);
   master::WorkerPool workers(job.config, cluster, stop, &clock);
   // The rollout worker answers; the reward service never does.
-  CHECK(workers.Generate({master::NewTask(c.rollout, 1, FixedFeed::Make(1, 2))}, 0).size() == 1);
+  proto::GenerationTask task = master::NewTask(c.rollout, 1, FixedFeed::Make(1, 2));
+  task.prompt_tokens = {0, 3, 12, 4, 15};
+  CHECK(workers.Generate({task}, 0).size() == 1);
   const uint64_t t0 = clock.NowMicros();
   CHECK_THROWS_WITH(workers.Score({{1, FixedFeed::Make(1, 2), "3"}}),
                     "no reply from reward service rank 3 on host testhost (pid 1003) to "
@@ -247,7 +249,10 @@ TEST_CASE("whole RL iterations against fake services, in-process", "[master]") {
       testing::InProcessTransport transport(job, {{1, &trainer}, {2, &rollout}, {3, &reward}});
       FixedFeed feed;
       std::unique_ptr<replay::ReplayBuffer> buffer = master::OpenReplayBuffer(c, env::Env::Posix());
-      REQUIRE(master::RunRl(job, env::Env::Posix(), transport, feed, *buffer) == 0);
+      master::PromptEncoder prompts(c.task, tok::BuiltinPolicyTokenizer("0123456789+-*="));
+      REQUIRE(master::RunRl(job, env::Env::Posix(), transport, feed, prompts, *buffer) == 0);
+      // The master encoded the prompts: <bos> (0), then one id per character.
+      CHECK(rollout.prompts.at("2+1=") == std::vector<int32_t>{0, 4, 12, 3, 15});
 
       // Every iteration trained (with overlap, from the second on: the
       // first has no complete group yet), and the new weights reached every

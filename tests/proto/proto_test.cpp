@@ -117,7 +117,7 @@ TEST_CASE("bad frames are rejected with a reason", "[proto]") {
   SECTION("wrong version") {
     frame[4] = 9;
     CHECK(Decode(frame.data(), frame.size(), kLimit).error ==
-          "protocol version 9, this program speaks 4");
+          "protocol version 9, this program speaks " + std::to_string(kProtocolVersion));
   }
   SECTION("unknown type") {
     frame[6] = 99;

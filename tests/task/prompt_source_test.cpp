@@ -183,14 +183,3 @@ TEST_CASE("JSONL chat prompt errors name the file and the line", "[task]") {
   }
 }
 
-TEST_CASE("a run refuses chat prompts until they are rendered with a chat template", "[task]") {
-  const std::string path = crescent::testing::TempDir("crescent-task-source") + "/chat.jsonl";
-  std::ofstream(path)
-      << "{\"id\": \"q1\", \"prompt\": \"2+2=\"}\n"
-         "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n";
-  using crescent::config::ParseConfig;
-  CHECK_THROWS_WITH(
-      MakeTaskSource(ParseConfig("", "<test>", {"task.name=jsonl", "task.prompts_file=" + path})),
-      Catch::Contains("task.prompts_file") && Catch::Contains(path) &&
-          Catch::Contains("\"c\" is a chat"));
-}

@@ -1,0 +1,53 @@
+#include "master/prompt_encoder.hpp"
+
+#include <stdexcept>
+
+#include "common/run/run_dir.hpp"
+#include "common/util/log.hpp"
+
+namespace crescent::master {
+
+PromptEncoder::PromptEncoder(const config::TaskSection& task, tok::PolicyTokenizer tokenizer)
+    : use_template_(task.chat_template && tokenizer.chat_template().has_value()),
+      enable_thinking_(task.enable_thinking),
+      tokenizer_(std::move(tokenizer)) {}
+
+PromptEncoder PromptEncoder::ForRun(const config::Config& config) {
+  return PromptEncoder(config.task, tok::LoadPolicyTokenizer(run::InitialPolicyDir(config)));
+}
+
+const PromptEncoder::Encoded& PromptEncoder::Encode(const proto::Prompt& prompt) {
+  auto it = cache_.find(prompt.id);
+  if (it != cache_.end()) return it->second;
+  Encoded e;
+  if (!prompt.messages.empty() || use_template_) {
+    if (!use_template_) {
+      throw std::invalid_argument(StrCat(
+          "prompt \"", prompt.id, "\" is a chat (\"messages\") but ",
+          tokenizer_.chat_template() ? "task.chat_template is false"
+                                     : "the policy has no chat template (tokenizer_config.json)"));
+    }
+    std::vector<tok::ChatMessage> chat;
+    for (const auto& m : prompt.messages) chat.push_back({m.role, m.content});
+    if (chat.empty()) chat.push_back({"user", prompt.text});
+    e.text = tokenizer_.chat_template()->Render(chat, /*add_generation_prompt=*/true,
+                                                enable_thinking_);
+    e.ids = tokenizer_.Encode(e.text);
+  } else {
+    e.text = prompt.text;
+    e.ids = tokenizer_.EncodePrompt(prompt.text);
+  }
+  return cache_.emplace(prompt.id, std::move(e)).first->second;
+}
+
+void PromptEncoder::Fill(std::vector<proto::GenerationTask>& tasks) {
+  for (auto& task : tasks) task.prompt_tokens = Encode(task.prompt).ids;
+}
+
+proto::Prompt PromptEncoder::ForReward(const proto::Prompt& prompt) {
+  proto::Prompt out = prompt;
+  if (!prompt.messages.empty()) out.text = Encode(prompt).text;
+  return out;
+}
+
+}  // namespace crescent::master
