@@ -95,9 +95,9 @@ void CheckInputs(const config::Config& c) {
       try {
         prompts.Encode(p);
       } catch (const std::exception& e) {
-        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"), "): ",
-                                        c.task.prompts_file, ": ", e.what(), " (policy ", dir,
-                                        ")"));
+        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"),
+                                        "): ", c.task.prompts_file, ": ", e.what(), " (policy ",
+                                        dir, ")"));
       }
     }
   }

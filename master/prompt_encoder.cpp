@@ -30,8 +30,8 @@ const PromptEncoder::Encoded& PromptEncoder::Encode(const proto::Prompt& prompt)
     std::vector<tok::ChatMessage> chat;
     for (const auto& m : prompt.messages) chat.push_back({m.role, m.content});
     if (chat.empty()) chat.push_back({"user", prompt.text});
-    e.text = tokenizer_.chat_template()->Render(chat, /*add_generation_prompt=*/true,
-                                                enable_thinking_);
+    e.text =
+        tokenizer_.chat_template()->Render(chat, /*add_generation_prompt=*/true, enable_thinking_);
     e.ids = tokenizer_.Encode(e.text);
   } else {
     e.text = prompt.text;

@@ -143,8 +143,9 @@ const char* FinishReasonName(FinishReason reason);
 struct GenerationTask {
   uint64_t trajectory_id = 0;
   Prompt prompt;
-  std::vector<int32_t> prompt_tokens;  // the prompt as the model sees it (master/prompt_encoder.hpp)
-  std::vector<int32_t> prefix;         // response tokens generated earlier, to continue from
+  std::vector<int32_t>
+      prompt_tokens;                // the prompt as the model sees it (master/prompt_encoder.hpp)
+  std::vector<int32_t> prefix;      // response tokens generated earlier, to continue from
   int32_t max_response_tokens = 0;  // length limit of the whole response
   int32_t budget = 0;               // new tokens allowed in this request; 0: no budget
   SamplingParams sampling;

@@ -36,9 +36,10 @@ TEST_CASE("run.log_level warn: no info lines, and the job still succeeds", "[lau
   CHECK(Contrast().output.find("\nI ") != std::string::npos);
 }
 
-TEST_CASE("task.prompts_file: a bad line and a chat the policy cannot render are named before "
-          "mpirun starts",
-          "[launch][keys]") {
+TEST_CASE(
+    "task.prompts_file: a bad line and a chat the policy cannot render are named before "
+    "mpirun starts",
+    "[launch][keys]") {
   const std::string dir = TempDir("crescent-keys-chat");
   CopyModel(dir + "/sft");  // the built-in model: no chat template
   const std::string prompts = dir + "/prompts.jsonl";

@@ -27,7 +27,8 @@ class FakeRollout : public rollout::RolloutService {
   proto::WeightsSynced SyncWeights(const proto::SyncWeights& request) override;
   proto::PolicyVersion version = 0;
   size_t requests = 0;
-  std::map<std::string, std::vector<int32_t>> prompts;  // the prompt tokens each prompt text came with
+  std::map<std::string, std::vector<int32_t>>
+      prompts;  // the prompt tokens each prompt text came with
 };
 
 // 1 when the response equals metadata "answer", else 0.

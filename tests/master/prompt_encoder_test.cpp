@@ -18,7 +18,8 @@ namespace {
 tok::PolicyTokenizer Qwen3Tokenizer() {
   static const std::string dir = [] {
     const std::string d = testing::TempDir("crescent-prompt-encoder");
-    const std::string fixture = std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3";
+    const std::string fixture =
+        std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3";
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
       std::filesystem::copy_file(fixture + "/" + f, d + "/" + f);
     std::ofstream(d + "/config.json") << R"({"model_type": "qwen3", "vocab_size": 151936})";

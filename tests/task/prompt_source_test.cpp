@@ -182,4 +182,3 @@ TEST_CASE("JSONL chat prompt errors name the file and the line", "[task]") {
     CHECK_THAT(e, Catch::Contains(path + ":3: ") && Catch::Contains(c.says));
   }
 }
-
