@@ -18,6 +18,18 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out);
 // goes to std::cerr).
 int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
 
+// `crescent model init --tokenizer DIR --out DIR [--arch ...] [sizes...]`: a
+// randomly initialised Llama, Qwen2 or Qwen3 model (seed --seed) around DIR's
+// tokenizer files, written as a Hugging Face directory that `crescent sft`
+// and `crescent run` take as model.path: config.json (with the stop ids and
+// BOS the tokenizer files give, or --eos tokens, written to
+// generation_config.json), model.safetensors, the tokenizer files. The
+// embedding has --vocab rows (default: the tokenizer's entries rounded up to
+// a multiple of 128). OUT_DIR must not exist or be empty; it is written
+// beside it and renamed into place. `args` follow "init". Returns 0; throws
+// std::runtime_error naming the flag or file at fault.
+int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out);
+
 // `crescent export RUN_DIR OUT_DIR [--version N]`: copies one policy version
 // kept under RUN_DIR/checkpoints (default: the latest) out as a Hugging Face
 // directory: config.json, the safetensors, the tokenizer files; not

@@ -123,6 +123,8 @@ int LaunchJob(const config::Config& given) {
         StrCat("run directory ", c.run.dir, " is in use by another crescent job: ", e.what()));
   }
   CheckOrWriteRunConfig(env, c);
+  if (!run::LatestCheckpoint(env, c.run.dir))
+    std::cerr << "crescent run: the policy starts from " << run::InitialPolicyDir(c) << std::endl;
   const std::string config_path = c.run.dir + "/config.yaml";
   const size_t ranks = config::RankRoles(c.cluster).size();
   std::vector<std::string> argv = {c.cluster.mpirun};

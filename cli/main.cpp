@@ -93,6 +93,8 @@ void Usage(std::ostream& out) {
          "  tokenize --tokenizer PATH [--decode]  JSON strings in, id arrays out (one a line);\n"
          "                                       --decode: arrays in, strings out\n"
          "  model logits --model DIR            JSON id array in, logits per position out\n"
+         "  model init --tokenizer DIR --out DIR [--arch qwen3|qwen2|llama --hidden N ...]\n"
+         "                                       a random model around a tokenizer (HF directory)\n"
          "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
          "  bench journal [...]                 replay journal appends and recovery vs raw I/O\n"
          "  bench partial [...]                 training tokens/s, partial rollouts vs waiting\n"
@@ -130,6 +132,8 @@ int main(int argc, char** argv) {
     if (command == "model" && !args.empty() && args[0] == "logits") {
       return cli::ModelLogitsCommand(Args(args.begin() + 1, args.end()), std::cin, std::cout);
     }
+    if (command == "model" && !args.empty() && args[0] == "init")
+      return cli::ModelInitCommand(Args(args.begin() + 1, args.end()), std::cout);
     if (command == "config") return ConfigCommand(args);
     if (command == "replay") return cli::ReplayCommand(args, std::cout);
     if (command == "export") return cli::ExportCommand(args, std::cout);

@@ -1,17 +1,24 @@
-// `crescent model logits --model DIR`: a checkpoint's logits, to compare with other tools.
+// `crescent model logits --model DIR`: a checkpoint's logits, to compare with
+// other tools. `crescent model init`: a random model around a tokenizer.
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.hpp"
+#include "common/env/env.hpp"
 #include "common/model/pretrained.hpp"
+#include "common/tokenizer/policy_tokenizer.hpp"
 #include "common/util/log.hpp"
 
 namespace crescent::cli {
 
+namespace fs = std::filesystem;
 using json = nlohmann::json;
 using model::Llama;
+using model::LlamaConfig;
 using model::LoadPretrained;
 
 int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
@@ -65,6 +72,169 @@ int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, s
     std::cerr << "crescent model logits: " << e.what() << "\n";
     return 1;
   }
+}
+
+}  // namespace crescent::cli
+
+namespace crescent::cli {
+namespace {
+
+constexpr const char* kInitUsage =
+    "usage: crescent model init --tokenizer DIR --out DIR [--arch qwen3|qwen2|llama] "
+    "[--vocab N] [--hidden N] [--intermediate N] [--layers N] [--heads N] [--kv-heads N] "
+    "[--head-dim N] [--max-positions N] [--rope-theta X] [--tie-embeddings true|false] "
+    "[--dtype float32|bfloat16] [--eos TOKEN]... [--seed N]";
+
+int64_t IntFlag(const std::string& flag, const std::string& value, int64_t min) {
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || v < min)
+    throw std::runtime_error(StrCat(flag, ": \"", value, "\" is not an integer >= ", min));
+  return v;
+}
+
+bool BoolFlag(const std::string& flag, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  throw std::runtime_error(StrCat(flag, ": \"", value, "\" is not true or false"));
+}
+
+}  // namespace
+
+int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out) {
+  std::string tokenizer_dir, out_arg, arch = "qwen3";
+  std::optional<int64_t> vocab;
+  std::vector<std::string> eos_tokens;
+  LlamaConfig c;
+  c.hidden_size = 64;
+  c.intermediate_size = 192;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.max_positions = 512;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 1000000.0;
+  c.tie_embeddings = true;
+  int64_t seed = 1;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag.rfind("--", 0) != 0 || i + 1 >= args.size())
+      throw std::runtime_error(StrCat("unexpected argument \"", flag, "\"; ", kInitUsage));
+    const std::string& v = args[++i];
+    if (flag == "--tokenizer")
+      tokenizer_dir = v;
+    else if (flag == "--out")
+      out_arg = v;
+    else if (flag == "--arch")
+      arch = v;
+    else if (flag == "--vocab")
+      vocab = IntFlag(flag, v, 1);
+    else if (flag == "--hidden")
+      c.hidden_size = IntFlag(flag, v, 2);
+    else if (flag == "--intermediate")
+      c.intermediate_size = IntFlag(flag, v, 1);
+    else if (flag == "--layers")
+      c.num_layers = IntFlag(flag, v, 1);
+    else if (flag == "--heads")
+      c.num_heads = IntFlag(flag, v, 1);
+    else if (flag == "--kv-heads")
+      c.num_kv_heads = IntFlag(flag, v, 1);
+    else if (flag == "--head-dim")
+      c.explicit_head_dim = IntFlag(flag, v, 2);
+    else if (flag == "--max-positions")
+      c.max_positions = IntFlag(flag, v, 2);
+    else if (flag == "--rope-theta")
+      c.rope_theta = static_cast<double>(IntFlag(flag, v, 1));
+    else if (flag == "--tie-embeddings")
+      c.tie_embeddings = BoolFlag(flag, v);
+    else if (flag == "--dtype")
+      c.torch_dtype = v;
+    else if (flag == "--eos")
+      eos_tokens.push_back(v);
+    else if (flag == "--seed")
+      seed = IntFlag(flag, v, 0);
+    else
+      throw std::runtime_error(StrCat("unknown flag ", flag, "; ", kInitUsage));
+  }
+  if (tokenizer_dir.empty() || out_arg.empty()) throw std::runtime_error(kInitUsage);
+  if (arch != "qwen3" && arch != "qwen2" && arch != "llama")
+    throw std::runtime_error(StrCat("--arch: \"", arch, "\" is not qwen3, qwen2 or llama"));
+  if (c.torch_dtype != "float32" && c.torch_dtype != "bfloat16")
+    throw std::runtime_error(StrCat("--dtype: \"", c.torch_dtype, "\" is not float32 or bfloat16"));
+  c.model_type = arch;
+  c.qk_norm = arch == "qwen3";
+  c.attention_bias = arch == "qwen2";
+  if (c.explicit_head_dim == 0 && c.hidden_size % c.num_heads != 0)
+    throw std::runtime_error(StrCat("--heads: ", c.num_heads, " does not divide --hidden ",
+                                    c.hidden_size, " (or give --head-dim)"));
+  if (c.num_heads % c.num_kv_heads != 0 || c.head_dim() % 2 != 0)
+    throw std::runtime_error(StrCat("--kv-heads ", c.num_kv_heads, " must divide --heads ",
+                                    c.num_heads, " and the head size (", c.head_dim(),
+                                    ") must be even"));
+
+  const std::string tokenizer_json = tokenizer_dir + "/tokenizer.json";
+  const std::unique_ptr<tok::Tokenizer> tokenizer = tok::LoadTokenizer(tokenizer_json);
+  // Qwen's and Llama's embeddings are padded past their tokenizers; by
+  // default the rows are the tokenizer's entries rounded up to 128.
+  c.vocab_size = vocab.value_or((tokenizer->VocabSize() + 127) / 128 * 128);
+  if (c.vocab_size < tokenizer->VocabSize())
+    throw std::runtime_error(StrCat("--vocab ", c.vocab_size, " is smaller than the ",
+                                    tokenizer->VocabSize(), " entries of ", tokenizer_json));
+  std::vector<tok::TokenId> eos_ids;
+  for (const std::string& t : eos_tokens) {
+    std::optional<tok::TokenId> id = tokenizer->IdOf(t);
+    if (!id)
+      throw std::runtime_error(StrCat("--eos: \"", t, "\" is not a token of ", tokenizer_json));
+    eos_ids.push_back(*id);
+  }
+
+  fs::path out_path = fs::path(out_arg).lexically_normal();
+  if (out_path.filename().empty()) out_path = out_path.parent_path();
+  const std::string out_dir = out_path.string();
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir)))
+    throw std::runtime_error(StrCat(out_dir, " exists and is not an empty directory"));
+  env::Env* const env = env::Env::Posix();
+  const std::string staged = out_dir + ".init-tmp";
+  env->RemoveTree(staged);
+  env->CreateDir(staged);
+  for (const std::string& name : tok::PolicyTokenizerFileNames()) {
+    if (!fs::exists(tokenizer_dir + "/" + name)) continue;
+    if (name == "generation_config.json" && !eos_ids.empty()) continue;
+    fs::copy_file(tokenizer_dir + "/" + name, staged + "/" + name, ec);
+    if (ec) throw std::runtime_error(StrCat("copy ", tokenizer_dir, "/", name, ": ", ec.message()));
+  }
+  if (!eos_ids.empty()) {
+    env::WriteFileAtomically(env, staged + "/generation_config.json",
+                             json({{"eos_token_id", eos_ids}}).dump(2) + "\n");
+  }
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  Llama model(c);
+  model::SavePretrained(model, staged);
+  // The tokenizer as a run will load it: its checks, stop ids and BOS go
+  // into config.json too.
+  const tok::PolicyTokenizer policy_tokenizer = tok::LoadPolicyTokenizer(staged);
+  c.eos_token_ids = policy_tokenizer.stop_ids();
+  if (!policy_tokenizer.prompt_prefix().empty())
+    c.bos_token_id = policy_tokenizer.prompt_prefix()[0];
+  model::WriteHfConfig(c, staged + "/config.json");
+  for (const std::string& name : env->ListDir(staged)) env->SyncFile(staged + "/" + name);
+  env->SyncDir(staged);
+  env->Rename(staged, out_dir);
+  env->SyncDir(env::Dirname(out_dir));
+  int64_t parameters = 0;
+  for (const torch::Tensor& p : model->parameters()) parameters += p.numel();
+  out << "wrote a random " << arch << " model to " << out_dir << ": " << parameters
+      << " parameters, " << c.num_layers << " layers, hidden " << c.hidden_size << ", vocab "
+      << c.vocab_size << " (tokenizer " << tokenizer->VocabSize() << " entries), stop ids";
+  for (tok::TokenId id : c.eos_token_ids) out << " " << id;
+  out << "\n";
+  return 0;
 }
 
 }  // namespace crescent::cli

@@ -112,7 +112,7 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
     row_tokens.push_back(b.mask.sum(1));
     if (grpo && c.kl_coef > 0) {
       torch::NoGradGuard no_grad;
-      reference_logp.push_back(model::TokenLogprobs(*reference, b.ids) * b.mask);
+      reference_logp.push_back(model::TokenLogprobsAt(*reference, b.ids, b.mask) * b.mask);
     }
   }
   // (A trainer's share of a small batch may be empty.)
@@ -136,7 +136,7 @@ std::map<std::string, double> UpdatePolicy(model::Llama& model, const config::Tr
       std::vector<torch::Tensor> seq_parts, grpo_parts, kl_parts;
       for (size_t i = 0; i < buckets.size(); ++i) {
         const Bucket& b = buckets[i];
-        torch::Tensor tokens = model::TokenLogprobs(model, b.ids) * b.mask;
+        torch::Tensor tokens = model::TokenLogprobsAt(model, b.ids, b.mask) * b.mask;
         seq_parts.push_back(tokens.sum(1));
         if (!grpo) continue;
         torch::Tensor objective =

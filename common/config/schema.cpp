@@ -131,7 +131,8 @@ void ModelSection::Visit(V& v) {
   v.Field("path", path,
           "A policy directory to start from: a Hugging Face checkpoint (config.json, "
           "safetensors, tokenizer.json; model_type llama, qwen2 or qwen3) or a crescent "
-          "checkpoint; used by `crescent sft` and `crescent run`. Empty: the built-in tiny Llama "
+          "checkpoint. `crescent sft` starts from it and writes RUN_DIR/sft; `crescent run` starts "
+          "from RUN_DIR/sft when that exists, else from it. Empty: the built-in tiny Llama "
           "below, warm-started by `crescent sft` into RUN_DIR/sft.");
   v.Field("hidden_size", hidden_size, "Built-in model: hidden size.", AtLeast(8));
   v.Field("intermediate_size", intermediate_size, "Built-in model: SwiGLU inner size.", AtLeast(8));

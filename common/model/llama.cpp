@@ -231,7 +231,9 @@ torch::Tensor LlamaImpl::Logits(const torch::Tensor& hidden) {
   return lm_head_ ? lm_head_(h) : torch::matmul(h, embed_->weight.t());
 }
 
-torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
+torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) { return Logits(Hidden(ids)); }
+
+torch::Tensor LlamaImpl::Hidden(const torch::Tensor& ids) {
   const int64_t T = ids.size(1);
   TORCH_CHECK(T <= config_.max_positions, "sequence of ", T, " tokens exceeds the model's ",
               config_.max_positions, " positions");
@@ -244,7 +246,7 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
                         x, cos, sin, static_cast<int64_t>(reinterpret_cast<intptr_t>(layer.get())))
                   : layer->Forward(x, cos, sin);
   }
-  return Logits(x);
+  return x;
 }
 
 KvCache LlamaImpl::NewCache(int64_t slots) const {
@@ -308,6 +310,20 @@ torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
   torch::Tensor keep =
       attention_mask.index({Slice(), Slice(1, torch::indexing::None)}).to(torch::kBool);
   return lp.masked_fill(keep.logical_not(), 0.0);
+}
+
+torch::Tensor TokenLogprobsAt(Llama& model, const torch::Tensor& ids, const torch::Tensor& where) {
+  const int64_t B = ids.size(0), T = ids.size(1) - 1;
+  TORCH_CHECK(where.dim() == 2 && where.size(0) == B && where.size(1) == T,
+              "TokenLogprobsAt: `where` must be [B, T-1]");
+  torch::Tensor hidden = model->Hidden(ids.index({Slice(), Slice(0, -1)}));
+  const torch::Tensor at = where.reshape({-1}).nonzero().squeeze(1);
+  torch::Tensor h = hidden.reshape({B * T, -1}).index_select(0, at);
+  torch::Tensor targets =
+      ids.index({Slice(), Slice(1, torch::indexing::None)}).reshape({-1}).index_select(0, at);
+  torch::Tensor lp =
+      torch::log_softmax(model->Logits(h), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+  return torch::zeros({B * T}, lp.options()).index_put({at}, lp).view({B, T});
 }
 
 }  // namespace crescent::model

@@ -66,7 +66,12 @@ class LlamaImpl : public torch::nn::Module {
   const LlamaConfig& config() const { return config_; }
 
   // Training / scoring: ids [B, T] from position 0, causal. Returns logits [B, T, V].
+  // It is Logits(Hidden(ids)).
   torch::Tensor forward(const torch::Tensor& ids);
+  // The last decoder layer's output [B, T, H], before the final norm.
+  torch::Tensor Hidden(const torch::Tensor& ids);
+  // The final norm and the projection onto the vocabulary: [..., H] -> [..., V].
+  torch::Tensor Logits(const torch::Tensor& hidden);
 
   // Activation checkpointing: while on (and gradients are being recorded),
   // forward keeps only each decoder layer's input and recomputes the layer's
@@ -95,7 +100,6 @@ class LlamaImpl : public torch::nn::Module {
   torch::nn::Linear lm_head_{nullptr};
   torch::Tensor cos_, sin_;  // [max_positions, head_dim]
   bool checkpointing_ = false;
-  torch::Tensor Logits(const torch::Tensor& hidden);
 };
 TORCH_MODULE(Llama);
 using CausalLM = Llama;
@@ -106,5 +110,11 @@ torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids);
 // tokens and 0 on padding; entries whose target is padding are 0.
 torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
                             const torch::Tensor& attention_mask);
+// Log-probs of `ids[:, t+1]` given `ids[:, :t+1]` where `where` [B, T-1] is
+// nonzero, and 0 elsewhere, with gradient: the projection onto the
+// vocabulary (with a large vocabulary, most of a small model's work) runs on
+// those positions only. Equal, up to float rounding, to TokenLogprobs(model,
+// ids) at those positions.
+torch::Tensor TokenLogprobsAt(Llama& model, const torch::Tensor& ids, const torch::Tensor& where);
 
 }  // namespace crescent::model

@@ -33,7 +33,9 @@ std::string ReplayDir(const std::string& run_dir) { return run_dir + "/replay"; 
 std::string LedgerPath(const std::string& run_dir) { return run_dir + "/ledger.jsonl"; }
 
 std::string InitialPolicyDir(const config::Config& c) {
-  return c.model.path.empty() ? c.run.dir + "/sft" : c.model.path;
+  const std::string sft = c.run.dir + "/sft";
+  if (c.model.path.empty() || env::Env::Posix()->FileExists(sft + "/config.json")) return sft;
+  return c.model.path;
 }
 
 std::optional<Checkpoint> LatestCheckpoint(env::Env* env, const std::string& run_dir) {

@@ -24,8 +24,10 @@ namespace crescent::run {
 std::string ReplayDir(const std::string& run_dir);
 std::string LedgerPath(const std::string& run_dir);
 
-// Where RL starts from when no checkpoint exists: model.path if set, else
-// the SFT checkpoint RUN_DIR/sft.
+// Where RL starts from when no checkpoint exists: the SFT checkpoint
+// RUN_DIR/sft when `crescent sft` has written it (its config.json is there),
+// else model.path; RUN_DIR/sft also when model.path is empty (the built-in
+// model, which only SFT creates).
 std::string InitialPolicyDir(const config::Config& config);
 
 struct Checkpoint {

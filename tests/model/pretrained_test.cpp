@@ -409,6 +409,36 @@ TEST_CASE("token log-probs with a padding mask equal the unpadded rows", "[model
   CHECK(m->parameters()[0].grad().defined());
 }
 
+TEST_CASE("token log-probs at chosen positions equal the full ones there, with their gradients",
+          "[model]") {
+  torch::set_num_threads(1);
+  for (bool tied : {true, false}) {
+    LlamaConfig c = SmallConfig();
+    c.tie_embeddings = tied;
+    Llama m = RandomModel(c, 11);
+    torch::Tensor ids = torch::tensor({{1, 2, 3, 4, 5, 6}, {6, 7, 8, 9, 0, 0}}, torch::kLong);
+    // Weighted, with gaps: the response tokens of two rows of a batch.
+    torch::Tensor where = torch::tensor({{0.f, 0.f, 1.f, 1.f, 0.5f}, {0.f, 1.f, 2.f, 0.f, 0.f}});
+    auto grads = [&](bool at) {
+      m->zero_grad();
+      torch::Tensor lp = at ? TokenLogprobsAt(m, ids, where) : TokenLogprobs(m, ids);
+      torch::Tensor loss = (lp * where).sum();
+      loss.backward();
+      std::vector<torch::Tensor> g;
+      for (auto& p : m->parameters()) g.push_back(p.grad().clone());
+      return std::make_pair(lp.detach(), g);
+    };
+    auto [full, full_grads] = grads(false);
+    auto [at, at_grads] = grads(true);
+    INFO("tied " << tied);
+    CHECK(torch::allclose(at, full * (where != 0), 1e-5, 1e-6));
+    CHECK((at.masked_select(where == 0) == 0).all().item<bool>());
+    REQUIRE(at_grads.size() == full_grads.size());
+    for (size_t i = 0; i < at_grads.size(); ++i)
+      CHECK(torch::allclose(at_grads[i], full_grads[i], 1e-4, 1e-6));
+  }
+}
+
 TEST_CASE("a bfloat16 checkpoint is written as BF16 and loads as float32", "[model]") {
   LlamaConfig c = SmallConfig();
   c.torch_dtype = "bfloat16";
