@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/run/run_dir.hpp"
+#include "common/tokenizer/policy_tokenizer.hpp"
 #include "replay/buffer.hpp"
 #include "tests/common/process.hpp"
 #include "tests/tokenizer/fixtures.hpp"
@@ -89,6 +90,62 @@ TEST_CASE("model logits prints the fixture's reference logits, one row a positio
   std::istringstream bad("[1, 2, 500]");
   CHECK(ModelLogitsCommand({"--model", kTinyLlama + "/hf"}, bad, out) == 1);
   CHECK(ModelLogitsCommand({}, bad, out) == 2);
+}
+
+TEST_CASE("model init writes a random model around a real tokenizer as a policy directory",
+          "[cli]") {
+  const std::string root = testing::TempDir("crescent-model-init");
+  const std::string llama3 = tok::testing::FixturePath("llama3");
+  std::ostringstream out;
+  auto init = [&](const std::string& dir, std::vector<std::string> more) {
+    std::vector<std::string> args = {
+        "--tokenizer", llama3, "--out",   dir, "--arch",     "llama", "--hidden",       "16",
+        "--layers",    "1",    "--heads", "2", "--kv-heads", "1",     "--intermediate", "24"};
+    args.insert(args.end(), more.begin(), more.end());
+    return ModelInitCommand(args, out);
+  };
+  REQUIRE(init(root + "/a", {"--eos", "<|eot_id|>", "--eos", "<|end_of_text|>"}) == 0);
+  const json config = ReadJsonFile(root + "/a/config.json");
+  CHECK(config["model_type"] == "llama");
+  CHECK(config["vocab_size"] == 128256);  // the tokenizer's 128,256 entries, a multiple of 128
+  CHECK(config["hidden_size"] == 16);
+  CHECK_FALSE(config.contains("bos_token_id"));  // this tokenizer adds none; its template does
+  CHECK(config["eos_token_id"] == std::vector<int>{128009, 128001});
+  CHECK(ReadJsonFile(root + "/a/generation_config.json")["eos_token_id"] ==
+        std::vector<int>{128009, 128001});
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    CHECK(testing::ReadFile(root + "/a/" + f) == testing::ReadFile(llama3 + "/" + f));
+  const tok::PolicyTokenizer policy = tok::LoadPolicyTokenizer(root + "/a");
+  CHECK(policy.stop_ids() == std::vector<tok::TokenId>{128009, 128001});
+  CHECK(policy.chat_template().has_value());
+  CHECK_FALSE(fs::exists(root + "/a.init-tmp"));
+
+  // --seed chooses the weights; without --eos the tokenizer's own stop id.
+  REQUIRE(init(root + "/b", {}) == 0);
+  REQUIRE(init(root + "/c", {"--seed", "2"}) == 0);
+  CHECK(ReadJsonFile(root + "/b/config.json")["eos_token_id"] == 128001);
+  CHECK(testing::ReadFile(root + "/a/model.safetensors") ==
+        testing::ReadFile(root + "/b/model.safetensors"));
+  CHECK(testing::ReadFile(root + "/b/model.safetensors") !=
+        testing::ReadFile(root + "/c/model.safetensors"));
+
+  auto error = [&](const std::string& dir, const std::vector<std::string>& more) {
+    try {
+      init(dir, more);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(error(root + "/d", {"--vocab", "1000"}),
+             Catch::Contains("--vocab 1000 is smaller than the 128256 entries"));
+  CHECK_THAT(error(root + "/d", {"--eos", "<|nothing|>"}),
+             Catch::Contains("--eos: \"<|nothing|>\" is not a token of"));
+  CHECK_THAT(error(root + "/d", {"--arch", "gpt2"}), Catch::Contains("--arch: \"gpt2\""));
+  CHECK_THAT(error(root + "/d", {"--heads", "3"}), Catch::Contains("--heads: 3 does not divide"));
+  CHECK_THAT(error(root + "/d", {"--layers", "x"}), Catch::Contains("--layers: \"x\""));
+  CHECK_THAT(error(root + "/a", {}), Catch::Contains("exists and is not an empty directory"));
+  CHECK_FALSE(fs::exists(root + "/d"));
 }
 
 // A run directory's checkpoint of `version`, as a trainer publishes it.
