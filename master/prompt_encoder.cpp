@@ -8,7 +8,7 @@
 namespace crescent::master {
 
 PromptEncoder::PromptEncoder(const config::TaskSection& task, tok::PolicyTokenizer tokenizer)
-    : use_template_(task.chat_template && tokenizer.chat_template().has_value()),
+    : use_template_(tok::UsesChatTemplate(tokenizer, task.chat_template)),
       enable_thinking_(task.enable_thinking),
       tokenizer_(std::move(tokenizer)) {}
 
@@ -22,10 +22,8 @@ const PromptEncoder::Encoded& PromptEncoder::Encode(const proto::Prompt& prompt)
   Encoded e;
   if (!prompt.messages.empty() || use_template_) {
     if (!use_template_) {
-      throw std::invalid_argument(StrCat(
-          "prompt \"", prompt.id, "\" is a chat (\"messages\") but ",
-          tokenizer_.chat_template() ? "task.chat_template is false"
-                                     : "the policy has no chat template (tokenizer_config.json)"));
+      throw std::invalid_argument(StrCat("prompt \"", prompt.id, "\" is a chat (\"messages\") but ",
+                                         tok::WhyNoChat(tokenizer_)));
     }
     std::vector<tok::ChatMessage> chat;
     for (const auto& m : prompt.messages) chat.push_back({m.role, m.content});

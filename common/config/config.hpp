@@ -134,8 +134,11 @@ struct TaskSection {
 struct SftSection {
   int64_t steps = 1500;
   int64_t batch_size = 64;
-  int64_t examples = 0;   // 0: the whole training pool
-  int64_t max_level = 0;  // 0: task.max_level
+  std::string data_file = "";      // empty: the built-in task's worked examples
+  double heldout_fraction = 0.05;  // of data_file's documents
+  int64_t token_budget = 0;        // data_file: tokens per step; 0: batch_size documents
+  int64_t examples = 0;            // 0: the whole training pool
+  int64_t max_level = 0;           // 0: task.max_level
   double teacher_error = 0;
   double lr = 3e-3;
   LrScheduleKind lr_schedule = LrScheduleKind::kCosine;

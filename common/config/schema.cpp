@@ -7,6 +7,7 @@ namespace crescent::config {
 
 using internal::AtLeast;
 using internal::Fraction;
+using internal::FractionBelowOne;
 using internal::Mebibytes;
 using internal::NonEmpty;
 using internal::NonNegative;
@@ -153,10 +154,12 @@ void TaskSection::Visit(V& v) {
   v.Field("chat_template", chat_template,
           "Render prompts with the policy's chat template and its generation prompt when the "
           "policy directory has one (a \"prompt\" text as one user turn); false: a \"prompt\" "
-          "is given as it is, and a \"messages\" prompt is refused.");
+          "is given as it is, and a \"messages\" prompt is refused. The same for "
+          "sft.data_file's documents (a pair as a user and an assistant turn).");
   v.Field("enable_thinking", enable_thinking,
           "Qwen3 chat template: false writes an empty think block after the generation prompt "
-          "(Qwen3's non-thinking mode); other templates ignore it.");
+          "(Qwen3's non-thinking mode); other templates ignore it, and so does SFT (a trained "
+          "assistant turn is written with its own think block).");
   v.Field("seed", arithmetic.seed, "Seed of the built-in task's problems and of prompt sampling.");
   v.Field("min_level", arithmetic.min_level, "Built-in task: easiest difficulty level.",
           AtLeast(1));
@@ -178,10 +181,29 @@ void TaskSection::Visit(V& v) {
 template <class V>
 void SftSection::Visit(V& v) {
   v.Field("steps", steps, "Supervised warm-up steps of `crescent sft`.", AtLeast(0));
-  v.Field("batch_size", batch_size, "Problems per supervised step.", AtLeast(1));
+  v.Field("batch_size", batch_size,
+          "Problems per supervised step; with sft.data_file, documents per step while "
+          "sft.token_budget is 0 (otherwise unused).",
+          AtLeast(1));
+  v.Field("data_file", data_file,
+          "JSONL training data, one {\"prompt\", \"response\"} pair or {\"messages\": [...]} "
+          "chat per line, for any policy (model.path or the built-in model); the loss is on "
+          "responses and assistant turns (docs/training.md). Empty: the built-in task's worked "
+          "examples.");
+  v.Field("heldout_fraction", heldout_fraction,
+          "sft.data_file: the share of its distinct documents held out (chosen by content and "
+          "sft.seed), whose loss per trained token is logged at the start, every 100 steps and "
+          "at the end; 0: none.",
+          FractionBelowOne());
+  v.Field("token_budget", token_budget,
+          "sft.data_file: tokens per step: each step draws documents until the next would take "
+          "the batch's tokens (padding not counted) past this; a longer document is refused. 0: "
+          "sft.batch_size documents per step.",
+          AtLeast(0));
   v.Field("examples", examples,
           "Worked examples SFT trains on: the first N problems of the task's training pool (the "
-          "prompts RL draws from), batches drawn from them at random; 0: the whole pool.",
+          "prompts RL draws from), batches drawn from them at random; with sft.data_file, its "
+          "first N training documents; 0: all.",
           AtLeast(0));
   v.Field("max_level", max_level,
           "Built-in task: SFT's worked examples go up to this level only (RL and the held-out set "
@@ -200,7 +222,9 @@ void SftSection::Visit(V& v) {
   v.Field("min_lr_ratio", min_lr_ratio, "cosine: the final learning rate, as a fraction of lr.",
           NonNegative());
   v.Field("grad_clip", grad_clip, "Clip the gradient's global norm to this.", Positive());
-  v.Field("seed", seed, "Seed of the built-in model's initialisation and of SFT batches.");
+  v.Field("seed", seed,
+          "Seed of the built-in model's initialisation, of SFT batches and of sft.data_file's "
+          "held-out split.");
 }
 
 template <class V>
@@ -348,7 +372,8 @@ void Config::Visit(V& v) {
             "generation 3x slower on a 2-core machine.");
   v.Section("model", model, "The policy model.");
   v.Section("task", task, "Where prompts come from and how they are drawn.");
-  v.Section("sft", sft, "Supervised warm start (`crescent sft`).");
+  v.Section("sft", sft,
+            "Supervised fine-tuning (`crescent sft`): on the built-in task, or on sft.data_file.");
   v.Section("rollout", rollout, "Generation by the rollout workers.");
   v.Section("trainer", trainer, "Policy optimisation.");
   v.Section("reward", reward, "Scoring by the reward services.");

@@ -51,6 +51,11 @@ Check<double> Fraction() {
     return v >= 0 && v <= 1 ? std::string() : "expected a number in 0..1";
   };
 }
+Check<double> FractionBelowOne() {
+  return [](const double& v) {
+    return v >= 0 && v < 1 ? std::string() : "expected a number >= 0 and < 1";
+  };
+}
 std::string ExpectedOneOf(const std::vector<std::string>& names) {
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;

@@ -36,6 +36,7 @@ Check<int64_t> PortNumber();
 Check<double> Positive();
 Check<double> NonNegative();
 Check<double> Fraction();
+Check<double> FractionBelowOne();  // 0 <= x < 1
 Check<std::string> NonEmpty();
 
 // "expected one of a, b, c"

@@ -131,6 +131,15 @@ std::string PolicyTokenizer::DecodeResponse(const std::vector<TokenId>& ids) con
   return tokenizer_->Decode(ids);
 }
 
+bool UsesChatTemplate(const PolicyTokenizer& tokenizer, bool requested) {
+  return requested && tokenizer.chat_template().has_value();
+}
+
+std::string WhyNoChat(const PolicyTokenizer& tokenizer) {
+  return tokenizer.chat_template() ? "task.chat_template is false"
+                                   : "the policy has no chat template (tokenizer_config.json)";
+}
+
 const std::vector<std::string>& PolicyTokenizerFileNames() {
   static const std::vector<std::string> names = {"tokenizer.json", "tokenizer_config.json",
                                                  "generation_config.json",

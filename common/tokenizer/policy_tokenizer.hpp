@@ -63,6 +63,16 @@ class PolicyTokenizer final : public Tokenizer {
   std::vector<PolicyFile> files_;
 };
 
+// Whether text for this policy is written with its chat template: the policy
+// has one and `requested` (task.chat_template) asks for it. Prompts
+// (master::PromptEncoder) and SFT documents (`crescent sft`) decide alike: with
+// it, a plain text is one user turn; without it, text is given as it is and a
+// chat ("messages") cannot be written.
+bool UsesChatTemplate(const PolicyTokenizer& tokenizer, bool requested);
+// Why a chat cannot be written when UsesChatTemplate is false: "task.chat_template
+// is false" or "the policy has no chat template (tokenizer_config.json)".
+std::string WhyNoChat(const PolicyTokenizer& tokenizer);
+
 // The names of the tokenizer files a policy directory may hold, in the order
 // they are read and written.
 const std::vector<std::string>& PolicyTokenizerFileNames();

@@ -4,9 +4,8 @@
 #include "master/prompt_encoder.hpp"
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 
+#include "tests/common/policy_fixtures.hpp"
 #include "tests/common/process.hpp"
 
 using namespace crescent;
@@ -16,15 +15,8 @@ namespace {
 // A policy directory's text side: Qwen3's tokenizer files and a config.json
 // whose embedding has Qwen3's 151,936 rows.
 tok::PolicyTokenizer Qwen3Tokenizer() {
-  static const std::string dir = [] {
-    const std::string d = testing::TempDir("crescent-prompt-encoder");
-    const std::string fixture =
-        std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3";
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-      std::filesystem::copy_file(fixture + "/" + f, d + "/" + f);
-    std::ofstream(d + "/config.json") << R"({"model_type": "qwen3", "vocab_size": 151936})";
-    return d;
-  }();
+  static const std::string dir =
+      testing::WriteTokenizerDir(testing::TempDir("crescent-prompt-encoder"), "qwen3", 151936);
   return tok::LoadPolicyTokenizer(dir);
 }
 

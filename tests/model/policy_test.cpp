@@ -14,9 +14,12 @@
 #include <sstream>
 
 #include "common/model/pretrained.hpp"
+#include "tests/common/tiny_checkpoint.hpp"
 
 using namespace crescent;
 using model::LlamaConfig;
+using testing::TinyLlama3;
+using testing::TinyQwen3;
 namespace fs = std::filesystem;
 
 namespace {
@@ -36,10 +39,6 @@ std::string Slurp(const std::string& path) {
   return os.str();
 }
 
-std::string TokenizerFixture(const std::string& name) {
-  return std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/" + name;
-}
-
 std::string ErrorOf(const std::function<void()>& f) {
   try {
     f();
@@ -49,51 +48,10 @@ std::string ErrorOf(const std::function<void()>& f) {
   return "";
 }
 
-LlamaConfig TinyQwen3(const std::string& dtype) {
-  LlamaConfig c;
-  c.model_type = "qwen3";
-  c.qk_norm = true;
-  c.vocab_size = 151936;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_layers = 2;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.explicit_head_dim = 8;
-  c.max_positions = 64;
-  c.tie_embeddings = true;
-  c.torch_dtype = dtype;
-  c.eos_token_ids = {151645};
-  return c;
-}
-
-LlamaConfig TinyLlama3() {
-  LlamaConfig c;
-  c.model_type = "llama";
-  c.vocab_size = 128256;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.num_kv_heads = 1;
-  c.max_positions = 32;
-  c.tie_embeddings = false;
-  c.bos_token_id = 128000;
-  c.eos_token_ids = {128001, 128009};
-  return c;
-}
-
-// A random model of `config` as a Hugging Face directory with the fixture's
-// tokenizer files.
+// A random model of `config` in a fresh directory with the fixture's tokenizer files.
 std::string MakeCheckpoint(const std::string& name, const LlamaConfig& config,
                            const std::string& tokenizer) {
-  const std::string dir = TempDir(name);
-  torch::manual_seed(7);
-  model::Llama m(config);
-  model::SavePretrained(m, dir);
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-    fs::copy_file(TokenizerFixture(tokenizer + "/" + f), dir + "/" + f);
-  return dir;
+  return testing::WriteTinyCheckpoint(TempDir(name), config, tokenizer);
 }
 
 // Every tensor of `to` has the name, dtype, shape and bits of `from`.

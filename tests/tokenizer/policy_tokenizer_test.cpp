@@ -10,6 +10,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "tests/common/policy_fixtures.hpp"
 #include "tests/tokenizer/fixtures.hpp"
 
 using namespace crescent::tok;
@@ -31,13 +32,8 @@ void Write(const std::string& path, const std::string& text) { std::ofstream(pat
 // A directory as a Hugging Face checkpoint holds it, weights left out.
 std::string HfDir(const std::string& name, const std::string& fixture, int64_t vocab_size,
                   const json& extra_config = json::object()) {
-  const std::string dir = TempDir(name);
-  json config = {{"model_type", "qwen3"}, {"vocab_size", vocab_size}};
-  config.update(extra_config);
-  Write(dir + "/config.json", config.dump());
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-    fs::copy_file(testing::FixturePath(fixture + "/" + f), dir + "/" + f);
-  return dir;
+  return crescent::testing::WriteTokenizerDir(TempDir(name), fixture, vocab_size,
+                                              extra_config.dump());
 }
 
 std::string ErrorOf(const std::function<void()>& f) {
