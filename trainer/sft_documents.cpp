@@ -19,9 +19,8 @@ tok::MaskedTokens Encode(const task::Conversation& c, const tok::PolicyTokenizer
         tokenizer, tokenizer.chat_template()->RenderForTraining(messages, e.enable_thinking));
   }
   if (chat) {
-    throw std::runtime_error(StrCat("a chat (\"messages\") but ", tok::WhyNoChat(tokenizer), " in ",
-                                    e.policy,
-                                    "; give prompt/response pairs, or a policy with one"));
+    throw std::runtime_error(
+        StrCat("a chat (\"messages\") for ", e.policy, ", but ", tok::WhyNoChat(tokenizer)));
   }
   if (tokenizer.stop_ids().empty())
     throw std::runtime_error(StrCat(e.policy, " has no stop token to end a response with"));
