@@ -15,7 +15,7 @@ config::Config WithFunctions(const std::string& functions, const std::string& mo
 
 }  // namespace
 
-TEST_CASE("the configured reward functions are summed; correct when every one says so",
+TEST_CASE("the configured reward functions are summed, correct when every one says so",
           "[reward]") {
   const ComposedReward both(WithFunctions("[math, format]", "  correct_reward: 3\n"));
   const std::map<std::string, std::string> meta = {{"answer", "19"}};
