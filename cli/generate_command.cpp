@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: crescent generate --model DIR --input FILE [--output FILE] [--max-tokens N] "
     "[--temperature T] [--top-k K] [--top-p P] [--samples N] [--seed S] "
-    "[--chat-template true|false] [--enable-thinking true|false]";
+    "[--chat-template true|false] [--enable-thinking true|false] [--batch-slots N]";
 
 }  // namespace
 
