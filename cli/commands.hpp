@@ -39,6 +39,25 @@ int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out);
 // those kept) or an OUT_DIR in the way.
 int ExportCommand(const std::vector<std::string>& args, std::ostream& out);
 
+// `crescent generate --model DIR --input FILE [--output FILE] [--max-tokens N]
+// [--temperature T] [--top-k K] [--top-p P] [--samples N] [--seed S]
+// [--chat-template true|false] [--enable-thinking true|false]`: the policy's
+// responses to a JSONL prompts file (task.prompts_file's format), one JSON line
+// per prompt and sample to `out` or --output: id, sample, prompt (as rendered),
+// response, prompt_tokens, response_tokens, finish_reason, metadata. Prompts
+// are rendered and encoded as a run does, generated as a rollout worker does
+// (docs/evaluation.md). Returns 0; throws std::runtime_error for bad
+// arguments, a bad input line (file:line) or policy directory (named).
+int GenerateCommand(const std::vector<std::string>& args, std::ostream& out);
+
+// `crescent eval [CONFIG] --data FILE [--samples N] [--set key=value]...`: the
+// accuracy of the config's policy (model.path, else the run's latest
+// checkpoint, else RUN_DIR/sft) on a JSONL set, scored with reward.functions
+// summed: greedy, as a run's evaluations compute it; with --samples N > 1 also
+// mean@N and pass@k (docs/evaluation.md). Writes a summary and, last, one JSON
+// line. Returns 0; throws for bad arguments, data or config.
+int EvalCommand(const std::vector<std::string>& args, std::ostream& out);
+
 // `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
 // in, one JSON array of ids per line out (reversed with --decode). Returns 0;
 // bad arguments or input lines throw std::runtime_error naming the line.

@@ -24,6 +24,7 @@
 #include "common/util/log.hpp"
 #include "master/master.hpp"
 #include "master/prompt_encoder.hpp"
+#include "master/prompt_feed.hpp"
 #include "reward/reward_worker.hpp"
 #include "rollout/rollout_worker.hpp"
 #include "trainer/trainer_worker.hpp"
@@ -69,15 +70,16 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
   env::WriteFileAtomically(env, path, config::ToYaml(c));
 }
 
-// The prompts file and the initial policy's tokenizer (RUN_DIR/sft or
-// model.path, when the directory is there), checked before mpirun starts: a
-// bad JSONL line, a checkpoint without a tokenizer or with one bigger than
-// the embedding, a chat prompt the policy cannot render are named here
-// rather than by every rank. Every prompt is rendered and encoded as the
+// The prompts file, eval.data_file and the initial policy's tokenizer
+// (RUN_DIR/sft or model.path, when the directory is there), checked before
+// mpirun starts: a bad JSONL line, a checkpoint without a tokenizer or with
+// one bigger than the embedding, a chat prompt the policy cannot render are
+// named here rather than by every rank. Every prompt is rendered and encoded as the
 // master will. The weights are the ranks' to load (no LibTorch work here).
 void CheckInputs(const config::Config& c) {
   std::unique_ptr<task::PromptSource> source;
   if (c.task.name == task::SourceKind::kJsonl) source = task::MakeTaskSource(c);
+  const std::vector<task::Prompt> eval_data = master::ReadEvalData(c);
   const std::string dir = run::InitialPolicyDir(c);
   if (!fs::is_directory(dir)) return;
   std::optional<tok::PolicyTokenizer> tokenizer;
@@ -88,19 +90,23 @@ void CheckInputs(const config::Config& c) {
         c.model.path.empty() ? "RUN_DIR/sft" : StrCat("model.path, ", c.Where("model.path"));
     throw std::runtime_error(StrCat("the initial policy (", which, ") cannot be used: ", e.what()));
   }
-  if (!source) return;
   master::PromptEncoder prompts(c.task, *tokenizer);
-  for (const auto* set : {&source->Training(), &source->Heldout()}) {
-    for (const task::Prompt& p : *set) {
+  auto encode_all = [&](const std::vector<task::Prompt>& set, const std::string& key,
+                        const std::string& file) {
+    for (const task::Prompt& p : set) {
       try {
         prompts.Encode(p);
       } catch (const std::exception& e) {
-        throw std::runtime_error(StrCat("task.prompts_file (", c.Where("task.prompts_file"),
-                                        "): ", c.task.prompts_file, ": ", e.what(), " (policy ",
-                                        dir, ")"));
+        throw std::runtime_error(
+            StrCat(key, " (", c.Where(key), "): ", file, ": ", e.what(), " (policy ", dir, ")"));
       }
     }
+  };
+  if (source) {
+    encode_all(source->Training(), "task.prompts_file", c.task.prompts_file);
+    encode_all(source->Heldout(), "task.prompts_file", c.task.prompts_file);
   }
+  encode_all(eval_data, "eval.data_file", c.eval.data_file);
 }
 
 }  // namespace

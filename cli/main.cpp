@@ -88,6 +88,13 @@ void Usage(std::ostream& out) {
          "                                       (no CONFIG: the embedded quickstart)\n"
          "  sft [CONFIG] [--set key=value]...   supervised warm start of the built-in model\n"
          "                                       into RUN_DIR/sft (RL starts from it)\n"
+         "  eval [CONFIG] --data FILE [--samples N] [--set key=value]...\n"
+         "                                       the policy's greedy accuracy on a JSONL set\n"
+         "                                       (as a run evaluates), pass@k with --samples\n"
+         "  generate --model DIR --input FILE [--output FILE] [--max-tokens N]\n"
+         "           [--temperature T] [--top-k K] [--top-p P] [--samples N] [--seed S]\n"
+         "           [--chat-template true|false] [--enable-thinking true|false]\n"
+         "                                       responses to JSONL prompts, one JSON line each\n"
          "  worker CONFIG [--set key=value]...  what every MPI rank runs (for your own\n"
          "                                       mpirun or srun; see docs/launch.md)\n"
          "  tokenize --tokenizer PATH [--decode]  JSON strings in, id arrays out (one a line);\n"
@@ -137,6 +144,8 @@ int main(int argc, char** argv) {
     if (command == "config") return ConfigCommand(args);
     if (command == "replay") return cli::ReplayCommand(args, std::cout);
     if (command == "export") return cli::ExportCommand(args, std::cout);
+    if (command == "generate") return cli::GenerateCommand(args, std::cout);
+    if (command == "eval") return cli::EvalCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

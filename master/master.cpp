@@ -66,6 +66,10 @@ class Master {
       LogInfo("held-out accuracy: ", before, " before RL, ", after, " after ", iterations,
               " iterations (", feed_.Heldout().size(), " problems)");
     }
+    if (!feed_.EvalData().empty() && data_before_ >= 0) {
+      LogInfo("eval.data_file accuracy: ", data_before_, " before RL, ", data_after_, " after ",
+              iterations, " iterations (", feed_.EvalData().size(), " prompts)");
+    }
     cluster_.ShutdownAll("job finished");
     return 0;
   }
@@ -83,8 +87,13 @@ class Master {
             "; ", lines, " ledger lines) in ", SecondsSince(env_, t0), " s");
   }
 
+  // The held-out set, then eval.data_file's prompts; returns the held-out accuracy.
   double Evaluate(const std::string& when) {
-    return evaluation_.Run(feed_.Heldout(), when, policy_version_);
+    const double heldout =
+        evaluation_.Run(feed_.Heldout(), EvalSet::kHeldout, when, policy_version_);
+    data_after_ = evaluation_.Run(feed_.EvalData(), EvalSet::kDataFile, when, policy_version_);
+    if (iteration_ == 0) data_before_ = data_after_;
+    return heldout;
   }
 
   AssemblyOptions Assembly(int64_t iteration) const {
@@ -273,8 +282,9 @@ class Master {
   Progress progress_;
   MetricsLog metrics_;
   Evaluation evaluation_;
-  size_t replace_dropped_ = 0;  // groups dropped since the last draw
-  int64_t iteration_ = 0;       // the last finished iteration
+  double data_before_ = -1, data_after_ = -1;  // eval.data_file accuracy
+  size_t replace_dropped_ = 0;                 // groups dropped since the last draw
+  int64_t iteration_ = 0;                      // the last finished iteration
   proto::PolicyVersion policy_version_ = 0;
   proto::PolicyVersion checkpointed_version_ = 0;
 };

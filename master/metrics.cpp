@@ -59,4 +59,14 @@ void MetricsLog::Eval(const std::string& when, proto::PolicyVersion version, dou
   out_->Append(line.dump() + "\n");
 }
 
+void MetricsLog::EvalDataFile(const std::string& when, proto::PolicyVersion version,
+                              double accuracy, double mean_reward, size_t problems) {
+  const nlohmann::json line = {{"eval", when},
+                               {"policy_version", version},
+                               {"data_file_accuracy", accuracy},
+                               {"data_file_mean_reward", mean_reward},
+                               {"problems", problems}};
+  out_->Append(line.dump() + "\n");
+}
+
 }  // namespace crescent::master

@@ -35,8 +35,13 @@ class MetricsLog {
   MetricsLog(env::Env* env, const std::string& path);
   // Writes the line and logs a one-line summary.
   void Iteration(const IterationMetrics& m);
+  // {"eval": when, "policy_version", "heldout_accuracy", "problems"}
   void Eval(const std::string& when, proto::PolicyVersion version, double accuracy,
             size_t problems);
+  // {"eval": when, "policy_version", "data_file_accuracy", "data_file_mean_reward",
+  // "problems"}: eval.data_file's prompts.
+  void EvalDataFile(const std::string& when, proto::PolicyVersion version, double accuracy,
+                    double mean_reward, size_t problems);
 
  private:
   std::unique_ptr<env::WritableFile> out_;

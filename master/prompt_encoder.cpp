@@ -16,8 +16,17 @@ PromptEncoder PromptEncoder::ForRun(const config::Config& config) {
   return PromptEncoder(config.task, tok::LoadPolicyTokenizer(run::InitialPolicyDir(config)));
 }
 
+std::string PromptEncoder::CacheKey(const proto::Prompt& prompt) {
+  // Lengths before the parts, so that no two prompts share a key.
+  std::string key = StrCat(prompt.id.size(), ":", prompt.id, prompt.text.size(), ":", prompt.text);
+  for (const auto& m : prompt.messages)
+    key += StrCat(m.role.size(), ":", m.role, m.content.size(), ":", m.content);
+  return key;
+}
+
 const PromptEncoder::Encoded& PromptEncoder::Encode(const proto::Prompt& prompt) {
-  auto it = cache_.find(prompt.id);
+  std::string key = CacheKey(prompt);
+  auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   Encoded e;
   if (!prompt.messages.empty() || use_template_) {
@@ -35,7 +44,7 @@ const PromptEncoder::Encoded& PromptEncoder::Encode(const proto::Prompt& prompt)
     e.text = prompt.text;
     e.ids = tokenizer_.EncodePrompt(prompt.text);
   }
-  return cache_.emplace(prompt.id, std::move(e)).first->second;
+  return cache_.emplace(std::move(key), std::move(e)).first->second;
 }
 
 void PromptEncoder::Fill(std::vector<proto::GenerationTask>& tasks) {

@@ -27,7 +27,8 @@ class PromptEncoder {
     std::string text;          // what the model is given, before tokenization
     std::vector<int32_t> ids;  // its token ids
   };
-  // Renders and encodes `prompt`, once per prompt id. A text prompt with the
+  // Renders and encodes `prompt`, once per prompt (its id, text and
+  // messages: two sets may hold different prompts under one id). A text prompt with the
   // chat template on (and a template in the policy) is one user turn. Throws
   // std::invalid_argument naming the prompt for a chat prompt that cannot be
   // rendered: no chat template in the policy, or task.chat_template false.
@@ -42,7 +43,8 @@ class PromptEncoder {
   bool use_template_;
   bool enable_thinking_;
   tok::PolicyTokenizer tokenizer_;
-  std::unordered_map<std::string, Encoded> cache_;  // by prompt id
+  std::unordered_map<std::string, Encoded> cache_;  // by CacheKey
+  static std::string CacheKey(const proto::Prompt& prompt);
 };
 
 }  // namespace crescent::master

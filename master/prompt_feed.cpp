@@ -13,7 +13,8 @@ namespace {
 // The configured source's training pool, drawn by the configured sampler.
 class SampledFeed : public PromptFeed {
  public:
-  explicit SampledFeed(const config::Config& c) : source_(task::MakeTaskSource(c)) {
+  explicit SampledFeed(const config::Config& c)
+      : source_(task::MakeTaskSource(c)), eval_data_(ReadEvalData(c)) {
     task::SamplerOptions options = c.task.sampler;
     options.seed = static_cast<uint64_t>(c.task.arithmetic.seed * 7919 + c.run.seed);
     try {
@@ -37,6 +38,7 @@ class SampledFeed : public PromptFeed {
   }
 
   const std::vector<proto::Prompt>& Heldout() const override { return source_->Heldout(); }
+  const std::vector<proto::Prompt>& EvalData() const override { return eval_data_; }
   std::string SaveState() const override { return sampler_->SaveState(); }
   void LoadState(const std::string& state) override { sampler_->LoadState(state); }
 
@@ -44,9 +46,25 @@ class SampledFeed : public PromptFeed {
   std::unique_ptr<task::PromptSource> source_;
   std::unique_ptr<task::Sampler> sampler_;
   std::map<std::string, size_t> index_;
+  std::vector<proto::Prompt> eval_data_;
 };
 
 }  // namespace
+
+const std::vector<proto::Prompt>& PromptFeed::EvalData() const {
+  static const std::vector<proto::Prompt> none;
+  return none;
+}
+
+std::vector<proto::Prompt> ReadEvalData(const config::Config& config) {
+  if (config.eval.data_file.empty()) return {};
+  try {
+    return task::MakeJsonlSource(config.eval.data_file)->Training();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+        StrCat("eval.data_file (", config.Where("eval.data_file"), "): ", e.what()));
+  }
+}
 
 std::unique_ptr<PromptFeed> MakePromptFeed(const config::Config& config) {
   return std::make_unique<SampledFeed>(config);

@@ -212,7 +212,8 @@ struct ReplaySection {
 };
 
 struct EvalSection {
-  int64_t every = 50;  // iterations; 0: only before and after
+  int64_t every = 50;     // iterations; 0: only before and after
+  std::string data_file;  // JSONL prompts evaluated beside the held-out set; empty: none
   template <class V>
   void Visit(V& v);
 };

@@ -360,6 +360,10 @@ void EvalSection::Visit(V& v) {
           "Evaluate held-out accuracy every N iterations (and always before and after); 0: only "
           "before and after.",
           AtLeast(0));
+  v.Field("data_file", data_file,
+          "JSONL prompts in task.prompts_file's format, evaluated beside the held-out set "
+          "(greedy, at the same times) and written to metrics.jsonl as data_file_accuracy, the "
+          "figure `crescent eval` gives for the same policy (docs/evaluation.md); empty: none.");
 }
 
 template <class V>
@@ -379,7 +383,7 @@ void Config::Visit(V& v) {
   v.Section("reward", reward, "Scoring by the reward services.");
   v.Section("replay", replay,
             "The replay buffer (RUN_DIR/replay): partial and finished rollouts, kept durably.");
-  v.Section("eval", eval, "Held-out evaluation.");
+  v.Section("eval", eval, "Evaluation during a run: the held-out set and eval.data_file.");
 }
 
 template void Config::Visit(internal::Parser&);

@@ -94,3 +94,18 @@ TEST_CASE("task.enable_thinking false: Qwen3's empty think block follows the gen
   master::PromptEncoder thinking(task, Qwen3Tokenizer());
   CHECK(thinking.Encode(Text()).text.find("<think>") == std::string::npos);
 }
+
+TEST_CASE("prompts of two sets under one id are each encoded as they are", "[master]") {
+  // JSONL ids default to line numbers: the training file's and
+  // eval.data_file's first lines are both "1".
+  master::PromptEncoder prompts(config::TaskSection{}, tok::BuiltinPolicyTokenizer("0123456789+="));
+  const proto::Prompt training{"1", "2+3=", {}};
+  const proto::Prompt eval{"1", "9+9=", {}};
+  const std::vector<int32_t> training_ids = prompts.Encode(training).ids;
+  CHECK(prompts.Encode(eval).text == "9+9=");
+  CHECK(prompts.Encode(eval).ids != training_ids);
+  CHECK(prompts.Encode(training).ids == training_ids);
+  proto::Prompt chat = Chat();
+  chat.id = "1";
+  CHECK_THROWS_WITH(prompts.Encode(chat), Catch::Contains("is a chat"));
+}

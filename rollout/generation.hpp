@@ -1,0 +1,30 @@
+// Generation tasks turned into samples with a policy: what a rollout worker
+// does with a GenerateRequest, and what `crescent generate` and
+// `crescent eval` do in one process, so that all three generate alike. The
+// header names no LibTorch type; its callers hold a model::Policy.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/proto/messages.hpp"
+
+namespace crescent::model {
+struct Policy;
+}  // namespace crescent::model
+
+namespace crescent::rollout {
+
+// Generates every task with `policy` (model::Generate, `slots` sequences at
+// once): its prompt_tokens (required: std::invalid_argument naming the task
+// otherwise) followed by its prefix, up to max_response_tokens in all and
+// `budget` new tokens, with the task's sampling, stop strings and repetition
+// detector, the policy's stop ids, and only ids the tokenizer can decode
+// (vocab_limit). One Sample per task, in order: the new tokens and their
+// log-probs, the whole response (prefix included) decoded as text
+// (PolicyTokenizer::DecodeResponse), the finish reason, and `version`.
+std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
+                                           const std::vector<proto::GenerationTask>& tasks,
+                                           int64_t slots, proto::PolicyVersion version);
+
+}  // namespace crescent::rollout
