@@ -22,7 +22,7 @@ namespace crescent::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: crescent eval [CONFIG] --data FILE [--samples N] [--set key=value]...";
+    "usage: crescent eval [CONFIG] --data FILE [--model DIR] [--samples N] [--set key=value]...";
 
 // The ks pass@k is reported for: 1, 2, 4, ... below n, and n.
 std::vector<int64_t> PassKs(int64_t n) {
@@ -67,7 +67,7 @@ void ReportFailures(const Scored& s, const std::string& what, std::ostream& out)
 }  // namespace
 
 int EvalCommand(const std::vector<std::string>& args, std::ostream& out) {
-  const Flags flags(args, {"data", "samples"}, kUsage);
+  const Flags flags(args, {"data", "model", "samples"}, kUsage);
   if (flags.positional().size() > 1 || !flags.Has("data")) throw std::runtime_error(kUsage);
   const config::Config c = flags.positional().empty()
                                ? config::ParseConfig(config::EmbeddedDefaultConfig(),
@@ -80,7 +80,8 @@ int EvalCommand(const std::vector<std::string>& args, std::ostream& out) {
   // Inputs before weights: the data file (file:line errors), the rewards.
   const std::vector<proto::Prompt> prompts = task::MakeJsonlSource(data)->Training();
   const reward::ComposedReward composed(c);
-  const std::string dir = c.model.path.empty() ? run::StartingPolicy(c).dir : c.model.path;
+  // The policy the run stands at, unless --model names one.
+  const std::string dir = flags.Has("model") ? flags.String("model") : run::StartingPolicy(c).dir;
   model::SetComputeThreads(static_cast<int>(c.threads.rollout));
   model::Policy policy = LoadPolicyFrom(dir);
   master::PromptEncoder encoder(c.task, policy.tokenizer);

@@ -202,6 +202,7 @@ int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out) {
   env::Env* const env = env::Env::Posix();
   const std::string staged = out_dir + ".init-tmp";
   env->RemoveTree(staged);
+  if (out_path.has_parent_path()) fs::create_directories(out_path.parent_path());
   env->CreateDir(staged);
   for (const std::string& name : tok::PolicyTokenizerFileNames()) {
     if (!fs::exists(tokenizer_dir + "/" + name)) continue;

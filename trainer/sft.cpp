@@ -88,7 +88,8 @@ class SftOptimizer {
     SetLearningRate(adam_, LearningRate(schedule_, step));
     adam_.zero_grad();
     torch::Tensor loss =
-        -(model::TokenLogprobs(policy_.model, batch.ids) * batch.mask).sum() / batch.mask.sum();
+        -(model::TokenLogprobsAt(policy_.model, batch.ids, batch.mask) * batch.mask).sum() /
+        batch.mask.sum();
     loss.backward();
     const double grad_norm = torch::nn::utils::clip_grad_norm_(params_, clip_);
     adam_.step();
@@ -177,7 +178,9 @@ double SftLoss(model::Policy& policy, const std::vector<SftDocument>& documents,
     std::vector<Row> rows;
     for (size_t i : indices) rows.push_back({documents[i].ids, documents[i].loss_mask});
     const Batch batch = MakeBatch(rows);
-    nll -= (model::TokenLogprobs(policy.model, batch.ids) * batch.mask).sum().item<double>();
+    nll -= (model::TokenLogprobsAt(policy.model, batch.ids, batch.mask) * batch.mask)
+               .sum()
+               .item<double>();
     tokens += batch.mask.sum().item<double>();
   }
   return tokens > 0 ? nll / tokens : 0;

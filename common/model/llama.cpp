@@ -1,5 +1,7 @@
 #include "common/model/llama.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 namespace crescent::model {
@@ -178,6 +180,56 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   }
 };
 
+// Columns of the vocabulary per block, so that a block of logits for `rows`
+// positions holds about 2M floats (8 MB): it stays in cache while it is used.
+int64_t VocabBlock(int64_t rows, int64_t vocab) {
+  return std::min(vocab, std::max<int64_t>(256, (int64_t{1} << 21) / std::max<int64_t>(rows, 1)));
+}
+
+// log softmax(h W^T)[n, targets[n]] for h [N, H], W [V, H], without the
+// [N, V] logits: forward takes the log-sum-exp block by block of vocabulary
+// columns and the target's logit from its row of W; backward recomputes each
+// block's logits, and from the softmax (exp(logit - lse)) its part of both
+// gradients. Same values and gradients as the whole logits' log-softmax, up
+// to float rounding.
+struct VocabLogprob : public torch::autograd::Function<VocabLogprob> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor h,
+                               torch::Tensor w, torch::Tensor targets) {
+    torch::NoGradGuard no_grad;
+    const int64_t N = h.size(0), V = w.size(0), block = VocabBlock(N, V);
+    torch::Tensor lse = torch::full({N}, -std::numeric_limits<float>::infinity(), h.options());
+    for (int64_t from = 0; from < V; from += block) {
+      const torch::Tensor logits = torch::mm(h, w.narrow(0, from, std::min(block, V - from)).t());
+      lse = torch::logaddexp(lse, torch::logsumexp(logits, 1));
+    }
+    const torch::Tensor target_logit = (h * w.index_select(0, targets)).sum(1);
+    ctx->save_for_backward({h, w, targets, lse});
+    return target_logit - lse;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    torch::NoGradGuard no_grad;
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &h = saved[0], &w = saved[1], &targets = saved[2], &lse = saved[3];
+    const torch::Tensor g = grads[0].contiguous();
+    const int64_t N = h.size(0), V = w.size(0), block = VocabBlock(N, V);
+    // d lp[n] / d logit[n, v] = [v = target] - softmax[n, v]: the target's
+    // part first, then the softmax's, block by block.
+    const torch::Tensor gh = g.unsqueeze(1) * h;
+    torch::Tensor grad_h = g.unsqueeze(1) * w.index_select(0, targets);
+    torch::Tensor grad_w = torch::zeros_like(w).index_add_(0, targets, gh);
+    for (int64_t from = 0; from < V; from += block) {
+      const int64_t n = std::min(block, V - from);
+      const torch::Tensor wb = w.narrow(0, from, n);
+      const torch::Tensor d =
+          torch::exp(torch::mm(h, wb.t()) - lse.unsqueeze(1)).mul_(g.unsqueeze(1));
+      grad_h.sub_(torch::mm(d, wb));
+      grad_w.narrow(0, from, n).sub_(torch::mm(d.t(), h));
+    }
+    return {grad_h, grad_w, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
 LlamaImpl::LlamaImpl(const LlamaConfig& c) : config_(c) {
@@ -226,9 +278,16 @@ LlamaImpl::LlamaImpl(const LlamaConfig& c) : config_(c) {
   sin_ = register_buffer("rope_sin", emb.sin().to(torch::kFloat32));
 }
 
+torch::Tensor LlamaImpl::FinalNorm(const torch::Tensor& hidden) {
+  return RmsNorm(hidden, final_norm_, config_.rms_norm_eps);
+}
+
+const torch::Tensor& LlamaImpl::OutputWeight() const {
+  return lm_head_ ? lm_head_->weight : embed_->weight;
+}
+
 torch::Tensor LlamaImpl::Logits(const torch::Tensor& hidden) {
-  torch::Tensor h = RmsNorm(hidden, final_norm_, config_.rms_norm_eps);
-  return lm_head_ ? lm_head_(h) : torch::matmul(h, embed_->weight.t());
+  return torch::matmul(FinalNorm(hidden), OutputWeight().t());
 }
 
 torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) { return Logits(Hidden(ids)); }
@@ -321,8 +380,7 @@ torch::Tensor TokenLogprobsAt(Llama& model, const torch::Tensor& ids, const torc
   torch::Tensor h = hidden.reshape({B * T, -1}).index_select(0, at);
   torch::Tensor targets =
       ids.index({Slice(), Slice(1, torch::indexing::None)}).reshape({-1}).index_select(0, at);
-  torch::Tensor lp =
-      torch::log_softmax(model->Logits(h), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+  torch::Tensor lp = VocabLogprob::apply(model->FinalNorm(h), model->OutputWeight(), targets);
   return torch::zeros({B * T}, lp.options()).index_put({at}, lp).view({B, T});
 }
 

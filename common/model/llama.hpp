@@ -72,6 +72,10 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor Hidden(const torch::Tensor& ids);
   // The final norm and the projection onto the vocabulary: [..., H] -> [..., V].
   torch::Tensor Logits(const torch::Tensor& hidden);
+  // The final norm alone, and the projection's weight [V, H] (the embedding's
+  // when they are tied).
+  torch::Tensor FinalNorm(const torch::Tensor& hidden);
+  const torch::Tensor& OutputWeight() const;
 
   // Activation checkpointing: while on (and gradients are being recorded),
   // forward keeps only each decoder layer's input and recomputes the layer's
@@ -113,8 +117,9 @@ torch::Tensor TokenLogprobs(Llama& model, const torch::Tensor& ids,
 // Log-probs of `ids[:, t+1]` given `ids[:, :t+1]` where `where` [B, T-1] is
 // nonzero, and 0 elsewhere, with gradient: the projection onto the
 // vocabulary (with a large vocabulary, most of a small model's work) runs on
-// those positions only. Equal, up to float rounding, to TokenLogprobs(model,
-// ids) at those positions.
+// those positions only, block by block of the vocabulary, never holding the
+// [positions, V] logits (backward recomputes each block). Equal, up to float
+// rounding, to TokenLogprobs(model, ids) at those positions.
 torch::Tensor TokenLogprobsAt(Llama& model, const torch::Tensor& ids, const torch::Tensor& where);
 
 }  // namespace crescent::model

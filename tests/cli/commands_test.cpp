@@ -121,7 +121,11 @@ TEST_CASE("model init writes a random model around a real tokenizer as a policy 
   CHECK_FALSE(fs::exists(root + "/a.init-tmp"));
 
   // --seed chooses the weights; without --eos the tokenizer's own stop id.
+  // Missing parent directories are made.
   REQUIRE(init(root + "/b", {}) == 0);
+  REQUIRE(init(root + "/new/parent/b", {}) == 0);
+  CHECK(testing::ReadFile(root + "/new/parent/b/model.safetensors") ==
+        testing::ReadFile(root + "/b/model.safetensors"));
   REQUIRE(init(root + "/c", {"--seed", "2"}) == 0);
   CHECK(ReadJsonFile(root + "/b/config.json")["eos_token_id"] == 128001);
   CHECK(testing::ReadFile(root + "/a/model.safetensors") ==

@@ -224,8 +224,7 @@ TEST_CASE("eval: greedy accuracy, mean@N and pass@k on a set whose answers are k
     data += line.dump() + "\n";
   }
   testing::WriteFile(dir + "/data.jsonl", data);
-  const std::vector<std::string> base = {"--data", dir + "/data.jsonl", "--set",
-                                         "model.path=" + BuiltinModel()};
+  const std::vector<std::string> base = {"--data", dir + "/data.jsonl", "--model", BuiltinModel()};
 
   std::ostringstream greedy;
   REQUIRE(EvalCommand(base, greedy) == 0);
@@ -277,11 +276,11 @@ TEST_CASE("eval names the data line, the config key or the policy at fault", "[c
   auto eval = [&](std::vector<std::string> args) {
     return ErrorOf([&] { EvalCommand(args, out); });
   };
-  CHECK_THAT(eval({"--data", dir + "/bad.jsonl", "--set", "model.path=" + BuiltinModel()}),
+  CHECK_THAT(eval({"--data", dir + "/bad.jsonl", "--model", BuiltinModel()}),
              Catch::Contains(dir + "/bad.jsonl:2: "));
   CHECK_THAT(eval({"--data", dir + "/missing.jsonl"}),
              Catch::Contains(dir + "/missing.jsonl: cannot open"));
-  CHECK_THAT(eval({"--data", dir + "/ok.jsonl", "--set", "model.path=" + dir + "/nothing"}),
+  CHECK_THAT(eval({"--data", dir + "/ok.jsonl", "--model", dir + "/nothing"}),
              Catch::Contains("policy directory " + dir + "/nothing"));
   CHECK_THAT(eval({"--data", dir + "/ok.jsonl", "--set", "reward.functions=[nope]"}),
              Catch::Contains("reward.functions: ") && Catch::Contains("nope"));

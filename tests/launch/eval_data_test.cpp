@@ -18,12 +18,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `crescent eval smoke.yaml --set run.dir=DIR --set SETTING... --data FILE`:
-// its JSON line (its output in DIR/eval-NAME.log).
+// `crescent eval smoke.yaml --set run.dir=DIR --data FILE [--model MODEL]`:
+// its JSON line (its output in DIR/eval-NAME.log). No MODEL: the policy the
+// run stands at.
 json Eval(const std::string& dir, const std::string& data, const std::string& name,
-          const std::vector<std::string>& settings) {
-  std::vector<std::string> argv = Command("eval", dir, settings);
+          const std::string& model = "") {
+  std::vector<std::string> argv = Command("eval", dir, {});
   argv.insert(argv.end(), {"--data", data});
+  if (!model.empty()) argv.insert(argv.end(), {"--model", model});
   Process eval(argv, dir + "/eval-" + name + ".log");
   const int rc = eval.Wait(120s);
   INFO(eval.Output());
@@ -90,15 +92,15 @@ TEST_CASE("eval.data_file: a run's data_file_accuracy equals crescent eval on it
 
   // The starting policy, the run's latest checkpoint, and that checkpoint
   // exported: crescent eval gives the run's figures.
-  json e = Eval(dir, data, "sft", {"model.path=" + dir + "/sft"});
+  json e = Eval(dir, data, "sft", dir + "/sft");
   CHECK(e["greedy_accuracy"] == data_file["before RL"]["data_file_accuracy"]);
   CHECK(e["greedy_mean_reward"] == data_file["before RL"]["data_file_mean_reward"]);
-  e = Eval(dir, data, "latest", {});
+  e = Eval(dir, data, "latest");
   CHECK(e["policy"] == dir + "/checkpoints/" + CheckpointName(after["policy_version"]));
   CHECK(e["greedy_accuracy"] == after["data_file_accuracy"]);
   Process exported({kCrescent, "export", dir, dir + "/exported"}, dir + "/export.log");
   REQUIRE(exported.Wait(60s) == 0);
-  e = Eval(dir, data, "exported", {"model.path=" + dir + "/exported"});
+  e = Eval(dir, data, "exported", dir + "/exported");
   CHECK(e["greedy_accuracy"] == after["data_file_accuracy"]);
   CHECK(e["greedy_mean_reward"] == after["data_file_mean_reward"]);
 }
