@@ -28,7 +28,7 @@ Flags::Flags(const std::vector<std::string>& args, const std::set<std::string>& 
     if (name == "set") {
       overrides_.push_back(value);
     } else if (known.count(name)) {
-      values_[name] = value;
+      values_[name].push_back(value);
     } else {
       throw std::runtime_error(StrCat("unknown argument \"", a, "\"; ", usage));
     }
@@ -37,12 +37,17 @@ Flags::Flags(const std::vector<std::string>& args, const std::set<std::string>& 
 
 std::string Flags::String(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+  return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> Flags::All(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 int64_t Flags::Int(const std::string& name, int64_t fallback) const {
   if (!Has(name)) return fallback;
-  const std::string& value = values_.at(name);
+  const std::string value = String(name);
   size_t used = 0;
   int64_t n = 0;
   try {
@@ -57,7 +62,7 @@ int64_t Flags::Int(const std::string& name, int64_t fallback) const {
 
 double Flags::Number(const std::string& name, double fallback) const {
   if (!Has(name)) return fallback;
-  const std::string& value = values_.at(name);
+  const std::string value = String(name);
   size_t used = 0;
   double x = 0;
   try {
@@ -72,7 +77,7 @@ double Flags::Number(const std::string& name, double fallback) const {
 
 bool Flags::Bool(const std::string& name, bool fallback) const {
   if (!Has(name)) return fallback;
-  const std::string& value = values_.at(name);
+  const std::string value = String(name);
   if (value == "true") return true;
   if (value == "false") return false;
   throw std::runtime_error(

@@ -18,8 +18,11 @@ class Flags {
         const std::string& usage);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
-  // The value of --name, or `fallback` when it is not given.
+  // The value of --name (the last, when given more than once), or `fallback`
+  // when it is not given.
   std::string String(const std::string& name, const std::string& fallback = "") const;
+  // Every value of a repeatable --name, in order.
+  std::vector<std::string> All(const std::string& name) const;
   // Throw std::runtime_error naming the flag and the value when it is not one.
   int64_t Int(const std::string& name, int64_t fallback) const;
   double Number(const std::string& name, double fallback) const;
@@ -30,7 +33,7 @@ class Flags {
 
  private:
   std::string usage_;
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_, overrides_;
 };
 

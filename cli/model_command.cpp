@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "common/env/env.hpp"
 #include "common/model/pretrained.hpp"
 #include "common/tokenizer/policy_tokenizer.hpp"
@@ -74,9 +74,6 @@ int ModelLogitsCommand(const std::vector<std::string>& args, std::istream& in, s
   }
 }
 
-}  // namespace crescent::cli
-
-namespace crescent::cli {
 namespace {
 
 constexpr const char* kInitUsage =
@@ -85,82 +82,37 @@ constexpr const char* kInitUsage =
     "[--head-dim N] [--max-positions N] [--rope-theta X] [--tie-embeddings true|false] "
     "[--dtype float32|bfloat16] [--eos TOKEN]... [--seed N]";
 
-int64_t IntFlag(const std::string& flag, const std::string& value, int64_t min) {
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != value.size() || v < min)
-    throw std::runtime_error(StrCat(flag, ": \"", value, "\" is not an integer >= ", min));
-  return v;
-}
-
-bool BoolFlag(const std::string& flag, const std::string& value) {
-  if (value == "true") return true;
-  if (value == "false") return false;
-  throw std::runtime_error(StrCat(flag, ": \"", value, "\" is not true or false"));
-}
-
 }  // namespace
 
 int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out) {
-  std::string tokenizer_dir, out_arg, arch = "qwen3";
-  std::optional<int64_t> vocab;
-  std::vector<std::string> eos_tokens;
+  const Flags flags(
+      args,
+      {"tokenizer", "out", "arch", "vocab", "hidden", "intermediate", "layers", "heads", "kv-heads",
+       "head-dim", "max-positions", "rope-theta", "tie-embeddings", "dtype", "eos", "seed"},
+      kInitUsage);
+  auto at_least = [&](const std::string& name, int64_t fallback, int64_t min) {
+    const int64_t v = flags.Int(name, fallback);
+    if (v < min) throw std::runtime_error(StrCat("--", name, ": ", v, " is below ", min));
+    return v;
+  };
+  if (!flags.positional().empty() || !flags.overrides().empty())
+    throw std::runtime_error(kInitUsage);
+  const std::string tokenizer_dir = flags.String("tokenizer"), out_arg = flags.String("out");
+  const std::string arch = flags.String("arch", "qwen3");
   LlamaConfig c;
-  c.hidden_size = 64;
-  c.intermediate_size = 192;
-  c.num_layers = 2;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.max_positions = 512;
+  c.hidden_size = at_least("hidden", 64, 2);
+  c.intermediate_size = at_least("intermediate", 192, 1);
+  c.num_layers = at_least("layers", 2, 1);
+  c.num_heads = at_least("heads", 4, 1);
+  c.num_kv_heads = at_least("kv-heads", 2, 1);
+  c.explicit_head_dim = at_least("head-dim", 0, 0);
+  c.max_positions = at_least("max-positions", 512, 2);
+  c.rope_theta = flags.Number("rope-theta", 1000000.0);
   c.rms_norm_eps = 1e-6;
-  c.rope_theta = 1000000.0;
-  c.tie_embeddings = true;
-  int64_t seed = 1;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    if (flag.rfind("--", 0) != 0 || i + 1 >= args.size())
-      throw std::runtime_error(StrCat("unexpected argument \"", flag, "\"; ", kInitUsage));
-    const std::string& v = args[++i];
-    if (flag == "--tokenizer")
-      tokenizer_dir = v;
-    else if (flag == "--out")
-      out_arg = v;
-    else if (flag == "--arch")
-      arch = v;
-    else if (flag == "--vocab")
-      vocab = IntFlag(flag, v, 1);
-    else if (flag == "--hidden")
-      c.hidden_size = IntFlag(flag, v, 2);
-    else if (flag == "--intermediate")
-      c.intermediate_size = IntFlag(flag, v, 1);
-    else if (flag == "--layers")
-      c.num_layers = IntFlag(flag, v, 1);
-    else if (flag == "--heads")
-      c.num_heads = IntFlag(flag, v, 1);
-    else if (flag == "--kv-heads")
-      c.num_kv_heads = IntFlag(flag, v, 1);
-    else if (flag == "--head-dim")
-      c.explicit_head_dim = IntFlag(flag, v, 2);
-    else if (flag == "--max-positions")
-      c.max_positions = IntFlag(flag, v, 2);
-    else if (flag == "--rope-theta")
-      c.rope_theta = static_cast<double>(IntFlag(flag, v, 1));
-    else if (flag == "--tie-embeddings")
-      c.tie_embeddings = BoolFlag(flag, v);
-    else if (flag == "--dtype")
-      c.torch_dtype = v;
-    else if (flag == "--eos")
-      eos_tokens.push_back(v);
-    else if (flag == "--seed")
-      seed = IntFlag(flag, v, 0);
-    else
-      throw std::runtime_error(StrCat("unknown flag ", flag, "; ", kInitUsage));
-  }
+  c.tie_embeddings = flags.Bool("tie-embeddings", true);
+  c.torch_dtype = flags.String("dtype", "float32");
+  const std::vector<std::string> eos_tokens = flags.All("eos");
+  const int64_t seed = at_least("seed", 1, 0);
   if (tokenizer_dir.empty() || out_arg.empty()) throw std::runtime_error(kInitUsage);
   if (arch != "qwen3" && arch != "qwen2" && arch != "llama")
     throw std::runtime_error(StrCat("--arch: \"", arch, "\" is not qwen3, qwen2 or llama"));
@@ -181,7 +133,7 @@ int ModelInitCommand(const std::vector<std::string>& args, std::ostream& out) {
   const std::unique_ptr<tok::Tokenizer> tokenizer = tok::LoadTokenizer(tokenizer_json);
   // Qwen's and Llama's embeddings are padded past their tokenizers; by
   // default the rows are the tokenizer's entries rounded up to 128.
-  c.vocab_size = vocab.value_or((tokenizer->VocabSize() + 127) / 128 * 128);
+  c.vocab_size = at_least("vocab", (tokenizer->VocabSize() + 127) / 128 * 128, 1);
   if (c.vocab_size < tokenizer->VocabSize())
     throw std::runtime_error(StrCat("--vocab ", c.vocab_size, " is smaller than the ",
                                     tokenizer->VocabSize(), " entries of ", tokenizer_json));
