@@ -12,41 +12,20 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
-#include "common/model/pretrained.hpp"
 #include "tests/common/process.hpp"
+#include "tests/common/tiny_checkpoint.hpp"
 
 namespace crescent::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 // A random Qwen3 with 2 small layers, Qwen3's tokenizer and chat template.
 const std::string& TinyQwen3() {
   static const std::string dir = [] {
-    const std::string d = testing::TempDir("crescent-generate-qwen3");
-    model::LlamaConfig c;
-    c.model_type = "qwen3";
-    c.qk_norm = true;
-    c.vocab_size = 151936;
-    c.hidden_size = 32;
-    c.intermediate_size = 48;
-    c.num_layers = 2;
-    c.num_heads = 4;
-    c.num_kv_heads = 2;
-    c.explicit_head_dim = 8;
+    model::LlamaConfig c = testing::TinyQwen3();
     c.max_positions = 128;
-    c.tie_embeddings = true;
-    c.torch_dtype = "float32";
-    c.eos_token_ids = {151645};
-    torch::manual_seed(7);
-    model::Llama m(c);
-    model::SavePretrained(m, d);
-    const std::string fixture =
-        std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3";
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-      fs::copy_file(fixture + "/" + f, d + "/" + f);
-    return d;
+    return testing::WriteTinyCheckpoint(testing::TempDir("crescent-generate-qwen3"), c, "qwen3");
   }();
   return dir;
 }
