@@ -2,6 +2,7 @@
 """Writes a small math word-problem set for the chat-math config.
 
     scripts/make-chat-math.py --out DIR [--seed N] [--train N] [--heldout N]
+                              [--levels 1,2,3,4,5] [--teacher-error P]
 
 writes, in DIR:
   train.jsonl    RL prompts: {"id", "messages": [{"role": "user", "content": ...}],
@@ -15,9 +16,17 @@ Problems are one or two operations on small integers, in five levels like the
 built-in arithmetic task's (docs/training.md): 1 one-digit addition or
 subtraction, 2 a two-digit and a one-digit number, 3 two two-digit numbers,
 4 multiplication of one-digit numbers, 5 two operations. Names, objects and
-sentence templates vary. Answers are non-negative integers. A held-out problem
-is a template with its numbers: no training line has the same template and
-numbers under other names or objects. The same seed writes the same files.
+sentence templates vary. Answers are non-negative integers. --levels keeps
+only the levels listed. A held-out problem is a template with its numbers:
+no training line has the same template and numbers under other names or
+objects. The same seed writes the same files.
+
+--teacher-error P makes the SFT data an imperfect teacher's, as the
+quickstart's sft.teacher_error does for the built-in task: in a share P of the
+worked solutions (chosen at random) the teacher writes the final answer
+without the box, "The answer is 12." SFT learns the habit; the math reward
+scores only a boxed answer (or a "####" line), so RL against it can correct
+the habit, and what SFT learned of the arithmetic shows in held-out accuracy.
 Python 3 standard library only.
 """
 
@@ -142,9 +151,12 @@ def rl_line(ident, p):
             "answer": str(p["answer"]), "domain": "math", "difficulty": p["level"]}
 
 
-def sft_line(p):
+def sft_line(p, unboxed):
+    solution = p["solution"]
+    if unboxed:
+        solution = solution.replace(f"\\boxed{{{p['answer']}}}", str(p["answer"]))
     return {"messages": [{"role": "user", "content": p["question"]},
-                         {"role": "assistant", "content": p["solution"]}]}
+                         {"role": "assistant", "content": solution}]}
 
 
 def write_jsonl(path, lines):
@@ -159,9 +171,21 @@ def main():
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--train", type=int, default=4000, help="training problems (4000)")
     parser.add_argument("--heldout", type=int, default=200, help="held-out problems (200)")
+    parser.add_argument("--levels", default="1,2,3,4,5",
+                        help="comma-separated levels to write (default 1,2,3,4,5)")
+    parser.add_argument("--teacher-error", type=float, default=0.0,
+                        help="share of SFT solutions whose answer is written unboxed (0)")
     args = parser.parse_args()
     if args.train < 1 or args.heldout < 0:
         parser.error("--train must be at least 1 and --heldout at least 0")
+    try:
+        levels = sorted({int(level) for level in args.levels.split(",")})
+    except ValueError:
+        parser.error(f"--levels: {args.levels!r} is not a comma-separated list of levels")
+    if not levels or not set(levels) <= set(LEVELS):
+        parser.error(f"--levels: {args.levels!r}: the levels are {LEVELS}")
+    if not 0 <= args.teacher_error <= 1:
+        parser.error("--teacher-error must be between 0 and 1")
 
     rng = random.Random(args.seed)
     # Held-out problems first, levels in turn; then training problems whose
@@ -170,7 +194,7 @@ def main():
     for tries in range(200000):
         if len(heldout) >= args.heldout:
             break
-        p = problem(rng, LEVELS[tries % len(LEVELS)])
+        p = problem(rng, levels[tries % len(levels)])
         if p["signature"] not in held_signatures:
             held_signatures.add(p["signature"])
             heldout.append(p)
@@ -178,7 +202,7 @@ def main():
     for tries in range(2000000):
         if len(train) >= args.train:
             break
-        p = problem(rng, LEVELS[tries % len(LEVELS)])
+        p = problem(rng, levels[tries % len(levels)])
         if p["signature"] in held_signatures or p["question"] in questions:
             continue
         questions.add(p["question"])
@@ -191,7 +215,10 @@ def main():
                 [rl_line(f"train-{i:05d}", p) for i, p in enumerate(train, 1)])
     write_jsonl(os.path.join(args.out, "heldout.jsonl"),
                 [rl_line(f"heldout-{i:04d}", p) for i, p in enumerate(heldout, 1)])
-    write_jsonl(os.path.join(args.out, "sft.jsonl"), [sft_line(p) for p in train])
+    # Drawn after the problems, so that the problems do not depend on it.
+    unboxed = [rng.random() < args.teacher_error for _ in train]
+    write_jsonl(os.path.join(args.out, "sft.jsonl"),
+                [sft_line(p, u) for p, u in zip(train, unboxed)])
     print(f"make-chat-math: {len(train)} training and {len(heldout)} held-out problems "
           f"in {args.out}")
 

@@ -77,3 +77,50 @@ TEST_CASE("make-chat-math is deterministic for a seed", "[task]") {
   }
   CHECK(MakeJsonlSource(a + "/heldout.jsonl")->Training().size() == 50);
 }
+
+TEST_CASE("make-chat-math --levels keeps those levels; --teacher-error leaves that share unboxed",
+          "[task]") {
+  const std::string dir = MakeChatMath("crescent-chat-math-teacher",
+                                       "--train 1000 --heldout 60 --levels 1,4 --teacher-error 0.7");
+  auto train = MakeJsonlSource(dir + "/train.jsonl");
+  auto heldout = MakeJsonlSource(dir + "/heldout.jsonl");
+  const std::vector<Conversation> sft = ReadSftData(dir + "/sft.jsonl");
+  REQUIRE(sft.size() == 1000);
+  std::set<int> levels;
+  for (const auto* source : {train.get(), heldout.get()})
+    for (const Prompt& p : source->Training()) levels.insert(std::stoi(p.metadata.at("difficulty")));
+  CHECK(levels == std::set<int>{1, 4});
+
+  // The unboxed solutions say the right number, but the math reward, which
+  // reads a boxed answer, scores them wrong.
+  auto math = crescent::reward::MakeRewardFunction("math");
+  const auto& prompts = train->Training();
+  size_t unboxed = 0;
+  for (size_t i = 0; i < sft.size(); ++i) {
+    const std::string& solution = sft[i].messages[1].content;
+    const std::string& answer = prompts[i].metadata.at("answer");
+    const bool boxed = solution.find("\\boxed{") != std::string::npos;
+    if (boxed) {
+      CHECK(math->Score(Question(prompts[i]), solution, prompts[i].metadata).correct);
+    } else {
+      ++unboxed;
+      CHECK(solution.size() > answer.size() + 2);
+      CHECK(solution.substr(solution.size() - answer.size() - 2) == " " + answer + ".");
+      CHECK_FALSE(math->Score(Question(prompts[i]), solution, prompts[i].metadata).correct);
+    }
+  }
+  CHECK(unboxed > 640);
+  CHECK(unboxed < 760);
+}
+
+TEST_CASE("make-chat-math refuses levels it does not have and shares outside [0, 1]", "[task]") {
+  const std::string out = crescent::testing::TempDir("crescent-chat-math-bad");
+  for (const std::string flags : {"--levels 2,7", "--levels one", "--teacher-error 1.5"}) {
+    const std::string command = std::string(CRESCENT_PYTHON3) + " " + CRESCENT_SOURCE_DIR +
+                                "/scripts/make-chat-math.py --out " + out + " " + flags + " > " +
+                                out + "/log.txt 2>&1";
+    CHECK(std::system(command.c_str()) != 0);
+    const std::string log = ReadFile(out + "/log.txt");
+    CHECK(log.find(flags.substr(0, flags.find(' '))) != std::string::npos);
+  }
+}
