@@ -80,15 +80,16 @@ TEST_CASE("make-chat-math is deterministic for a seed", "[task]") {
 
 TEST_CASE("make-chat-math --levels keeps those levels; --teacher-error leaves that share unboxed",
           "[task]") {
-  const std::string dir = MakeChatMath("crescent-chat-math-teacher",
-                                       "--train 1000 --heldout 60 --levels 1,4 --teacher-error 0.7");
+  const std::string dir = MakeChatMath(
+      "crescent-chat-math-teacher", "--train 1000 --heldout 60 --levels 1,4 --teacher-error 0.7");
   auto train = MakeJsonlSource(dir + "/train.jsonl");
   auto heldout = MakeJsonlSource(dir + "/heldout.jsonl");
   const std::vector<Conversation> sft = ReadSftData(dir + "/sft.jsonl");
   REQUIRE(sft.size() == 1000);
   std::set<int> levels;
   for (const auto* source : {train.get(), heldout.get()})
-    for (const Prompt& p : source->Training()) levels.insert(std::stoi(p.metadata.at("difficulty")));
+    for (const Prompt& p : source->Training())
+      levels.insert(std::stoi(p.metadata.at("difficulty")));
   CHECK(levels == std::set<int>{1, 4});
 
   // The unboxed solutions say the right number, but the math reward, which
