@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "tests/common/json_lines.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/tiny_checkpoint.hpp"
 
@@ -28,15 +29,6 @@ const std::string& TinyQwen3() {
     return testing::WriteTinyCheckpoint(testing::TempDir("crescent-generate-qwen3"), c, "qwen3");
   }();
   return dir;
-}
-
-std::vector<json> Lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
 }
 
 std::string ErrorOf(const std::function<void()>& f) {
@@ -63,7 +55,7 @@ TEST_CASE("generate writes one JSON line per prompt and sample, with the decoded
   std::ostringstream out;
   REQUIRE(GenerateCommand({"--model", TinyQwen3(), "--input", input, "--max-tokens", "5"}, out) ==
           0);
-  const std::vector<json> lines = Lines(out.str());
+  const std::vector<json> lines = testing::ParseJsonLines(out.str());
   REQUIRE(lines.size() == 2);
   CHECK(lines[0]["id"] == "c1");
   CHECK(lines[0]["sample"] == 0);
@@ -101,7 +93,7 @@ TEST_CASE("generate writes one JSON line per prompt and sample, with the decoded
     REQUIRE(GenerateCommand(args, sampled) == 0);
     REQUIRE(GenerateCommand(args, same) == 0);
     CHECK(sampled.str() == same.str());
-    const std::vector<json> s = Lines(sampled.str());
+    const std::vector<json> s = testing::ParseJsonLines(sampled.str());
     REQUIRE(s.size() == 6);
     for (size_t i = 0; i < s.size(); ++i) {
       CHECK(s[i]["id"] == (i < 3 ? "c1" : "t1"));
@@ -114,13 +106,13 @@ TEST_CASE("generate writes one JSON line per prompt and sample, with the decoded
     REQUIRE(GenerateCommand({"--model", TinyQwen3(), "--input", dir + "/text.jsonl", "--max-tokens",
                              "2", "--chat-template", "false"},
                             plain) == 0);
-    CHECK(Lines(plain.str())[0]["prompt"] == "What is 2+3?");
-    CHECK(Lines(plain.str())[0]["id"] == "1");
+    CHECK(testing::ParseJsonLines(plain.str())[0]["prompt"] == "What is 2+3?");
+    CHECK(testing::ParseJsonLines(plain.str())[0]["id"] == "1");
     std::ostringstream no_think;
     REQUIRE(GenerateCommand({"--model", TinyQwen3(), "--input", dir + "/text.jsonl", "--max-tokens",
                              "2", "--enable-thinking", "false"},
                             no_think) == 0);
-    CHECK(Lines(no_think.str())[0]["prompt"] ==
+    CHECK(testing::ParseJsonLines(no_think.str())[0]["prompt"] ==
           "<|im_start|>user\nWhat is 2+3?<|im_end|>\n<|im_start|>assistant\n"
           "<think>\n\n</think>\n\n");
   }
@@ -194,7 +186,7 @@ TEST_CASE("eval: greedy accuracy, mean@N and pass@k on a set whose answers are k
   REQUIRE(GenerateCommand(
               {"--model", BuiltinModel(), "--input", dir + "/prompts.jsonl", "--max-tokens", "8"},
               generated) == 0);
-  const std::vector<json> responses = Lines(generated.str());
+  const std::vector<json> responses = testing::ParseJsonLines(generated.str());
   REQUIRE(responses.size() == 4);
   std::string data;
   for (size_t i = 0; i < 4; ++i) {

@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "tests/common/json_lines.hpp"
 #include "tests/common/process.hpp"
 
 namespace crescent::testing::keys {
@@ -45,12 +46,7 @@ const std::string& SftModel() {
 void CopyModel(const std::string& dest) { fs::copy(SftModel(), dest, fs::copy_options::recursive); }
 
 std::vector<json> JsonLines(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
+  return testing::ParseJsonLines(testing::ReadFile(path));
 }
 
 Job RunToEnd(const std::string& dir, const std::vector<std::string>& settings) {

@@ -20,6 +20,7 @@
 #include "common/model/generator.hpp"
 #include "common/model/pretrained.hpp"
 #include "common/run/run_dir.hpp"
+#include "tests/common/json_lines.hpp"
 #include "tests/common/process.hpp"
 
 using namespace crescent;
@@ -30,15 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kCrescent = CRESCENT_BINARY;
-
-std::vector<json> JsonLines(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
 
 // Runs `argv` to its end; returns its output, which must say it succeeded.
 std::string Succeed(const std::vector<std::string>& argv, const std::string& log) {
@@ -174,7 +166,8 @@ TEST_CASE("a random Qwen3 or Llama model with its real tokenizer: sft, run, expo
   // The reward plug-in was given the rendered chat and the decoded response:
   // after this short SFT, sampled at temperature 1, most responses hold
   // words of the worked answers.
-  const std::vector<json> rewarded = JsonLines(root + "/rewarded.jsonl");
+  const std::vector<json> rewarded =
+      testing::ParseJsonLines(testing::ReadFile(root + "/rewarded.jsonl"));
   REQUIRE(rewarded.size() >= 8);
   size_t worded = 0;
   for (const json& r : rewarded) {
@@ -188,7 +181,7 @@ TEST_CASE("a random Qwen3 or Llama model with its real tokenizer: sft, run, expo
 
   // Metrics show rewards and response lengths.
   size_t iterations = 0;
-  for (const json& j : JsonLines(run + "/metrics.jsonl")) {
+  for (const json& j : testing::ParseJsonLines(testing::ReadFile(run + "/metrics.jsonl"))) {
     if (!j.contains("iteration")) continue;
     ++iterations;
     CHECK(j["mean_reward"].is_number());
