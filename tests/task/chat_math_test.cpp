@@ -78,8 +78,9 @@ TEST_CASE("make-chat-math is deterministic for a seed", "[task]") {
   CHECK(MakeJsonlSource(a + "/heldout.jsonl")->Training().size() == 50);
 }
 
-TEST_CASE("make-chat-math --levels keeps those levels; --teacher-error leaves that share unboxed",
-          "[task]") {
+TEST_CASE(
+    "make-chat-math --levels keeps those levels and --teacher-error leaves that share unboxed",
+    "[task]") {
   const std::string dir = MakeChatMath(
       "crescent-chat-math-teacher", "--train 1000 --heldout 60 --levels 1,4 --teacher-error 0.7");
   auto train = MakeJsonlSource(dir + "/train.jsonl");
