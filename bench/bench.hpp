@@ -34,4 +34,18 @@ int JournalBenchCommand(const std::vector<std::string>& args, std::ostream& out)
 // 0, or 2 for bad arguments.
 int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out);
 
+// `crescent bench memory`: the memory of one training step at a large
+// vocabulary. Each step runs in a fresh (forked) process: the model (Qwen3's
+// shape: --vocab 151936 rows, --hidden 64, --layers 2) and Adam are loaded
+// and one small step taken, so the gradients and Adam's moments exist; then
+// the step's peak resident memory above that point is measured for one
+// group of --responses 8 samples of --length 1024 tokens under the kimi
+// loss: unsplit (trainer.micro_batch_tokens 0), micro-batched (the
+// --micro-batch-tokens 2048 budget), and, with --whole-logits 1, the step
+// as it was before the vocabulary-block log-probs (the whole logits tensor
+// and its log-softmax). --threads N (default 1). Prints one JSON object
+// with each step's extra memory and time and their ratios; returns 0, 1
+// when a step's process failed, or 2 for bad arguments.
+int MemoryBenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
 }  // namespace crescent::bench

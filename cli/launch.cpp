@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include "master/prompt_encoder.hpp"
 #include "master/prompt_feed.hpp"
 #include "reward/reward_worker.hpp"
+#include "rollout/generation.hpp"
 #include "rollout/rollout_worker.hpp"
 #include "trainer/trainer_worker.hpp"
 
@@ -75,7 +77,9 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
 // mpirun starts: a bad JSONL line, a checkpoint without a tokenizer or with
 // one bigger than the embedding, a chat prompt the policy cannot render are
 // named here rather than by every rank. Every prompt is rendered and encoded as the
-// master will. The weights are the ranks' to load (no LibTorch work here).
+// master will, and rollout.kv_cache_mb must hold the longest prompt plus
+// rollout.max_response_tokens of the policy's KV cache (config.json). The
+// weights are the ranks' to load (no LibTorch work here).
 void CheckInputs(const config::Config& c) {
   std::unique_ptr<task::PromptSource> source;
   if (c.task.name == task::SourceKind::kJsonl) source = task::MakeTaskSource(c);
@@ -91,11 +95,12 @@ void CheckInputs(const config::Config& c) {
     throw std::runtime_error(StrCat("the initial policy (", which, ") cannot be used: ", e.what()));
   }
   master::PromptEncoder prompts(c.task, *tokenizer);
+  size_t longest = 0;  // prompt, in tokens
   auto encode_all = [&](const std::vector<task::Prompt>& set, const std::string& key,
                         const std::string& file) {
     for (const task::Prompt& p : set) {
       try {
-        prompts.Encode(p);
+        longest = std::max(longest, prompts.Encode(p).ids.size());
       } catch (const std::exception& e) {
         throw std::runtime_error(
             StrCat(key, " (", c.Where(key), "): ", file, ": ", e.what(), " (policy ", dir, ")"));
@@ -107,6 +112,18 @@ void CheckInputs(const config::Config& c) {
     encode_all(source->Heldout(), "task.prompts_file", c.task.prompts_file);
   }
   encode_all(eval_data, "eval.data_file", c.eval.data_file);
+  if (c.rollout.kv_cache_mb > 0) {
+    const int64_t per_token = rollout::KvCacheBytesPerToken(dir);
+    const int64_t holds = c.rollout.kv_cache_mb * (int64_t{1} << 20) / per_token;
+    const int64_t sequence = static_cast<int64_t>(longest) + c.rollout.max_response_tokens;
+    if (holds < sequence) {
+      throw config::ConfigError(StrCat(
+          "rollout.kv_cache_mb (", c.Where("rollout.kv_cache_mb"), "): ", c.rollout.kv_cache_mb,
+          " MiB holds ", holds, " tokens of the KV cache of ", dir, " (", per_token,
+          " bytes a token), fewer than its longest sequence: ", sequence,
+          " tokens (the longest prompt, ", longest, " tokens, plus rollout.max_response_tokens)"));
+    }
+  }
 }
 
 }  // namespace

@@ -106,6 +106,8 @@ void Usage(std::ostream& out) {
          "  bench [--hidden N --layers N ...]   model throughput, MFU and matmul efficiency\n"
          "  bench journal [...]                 replay journal appends and recovery vs raw I/O\n"
          "  bench partial [...]                 training tokens/s, partial rollouts vs waiting\n"
+         "  bench memory [...]                  a training step's peak memory, micro-batched or "
+         "not\n"
          "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
          "                                       one line per trajectory, with its tokens)\n"
          "  export RUN_DIR OUT_DIR [--version N]  a kept policy version (default: the latest)\n"
@@ -135,6 +137,9 @@ int main(int argc, char** argv) {
     }
     if (command == "bench" && !args.empty() && args[0] == "partial") {
       return bench::PartialBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+    }
+    if (command == "bench" && !args.empty() && args[0] == "memory") {
+      return bench::MemoryBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
     if (command == "bench") return bench::ModelBenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {

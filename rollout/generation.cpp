@@ -1,9 +1,11 @@
 #include "rollout/generation.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/model/generator.hpp"
 #include "common/model/policy.hpp"
+#include "common/model/pretrained.hpp"
 #include "common/util/log.hpp"
 
 namespace crescent::rollout {
@@ -27,7 +29,8 @@ proto::FinishReason ToFinishReason(model::Finish f) {
 
 std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
                                            const std::vector<proto::GenerationTask>& tasks,
-                                           int64_t slots, proto::PolicyVersion version) {
+                                           int64_t slots, proto::PolicyVersion version,
+                                           int64_t cache_mb) {
   auto detokenize = [&](const std::vector<tok::TokenId>& ids) {
     return policy.tokenizer.Decode(ids);
   };
@@ -54,7 +57,17 @@ std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
     g.repeat_count = task.repeat_count;
     batch.push_back(std::move(g));
   }
-  std::vector<model::GenerationResult> results = model::Generate(policy.model, batch, slots);
+  const int64_t cache_tokens =
+      cache_mb > 0 ? std::max<int64_t>(1, cache_mb * (int64_t{1} << 20) /
+                                              model::KvCacheBytesPerToken(policy.model->config()))
+                   : 0;
+  std::vector<model::GenerationResult> results;
+  try {
+    results = model::Generate(policy.model, batch, slots, cache_tokens);
+  } catch (const std::invalid_argument& e) {
+    if (cache_mb == 0) throw;
+    throw std::invalid_argument(StrCat("rollout.kv_cache_mb ", cache_mb, ": ", e.what()));
+  }
   std::vector<proto::Sample> samples;
   for (size_t i = 0; i < results.size(); ++i) {
     const proto::GenerationTask& task = tasks[i];
@@ -71,6 +84,10 @@ std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
     samples.push_back(std::move(s));
   }
   return samples;
+}
+
+int64_t KvCacheBytesPerToken(const std::string& policy_dir) {
+  return model::KvCacheBytesPerToken(model::ReadHfConfig(policy_dir + "/config.json"));
 }
 
 }  // namespace crescent::rollout

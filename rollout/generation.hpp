@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/proto/messages.hpp"
@@ -16,7 +17,9 @@ struct Policy;
 namespace crescent::rollout {
 
 // Generates every task with `policy` (model::Generate, `slots` sequences at
-// once): its prompt_tokens (required: std::invalid_argument naming the task
+// once, and when cache_mb > 0 only as many as a KV cache of that many MiB
+// holds: std::invalid_argument naming rollout.kv_cache_mb when not even one
+// fits): its prompt_tokens (required: std::invalid_argument naming the task
 // otherwise) followed by its prefix, up to max_response_tokens in all and
 // `budget` new tokens, with the task's sampling, stop strings and repetition
 // detector, the policy's stop ids, and only ids the tokenizer can decode
@@ -25,6 +28,11 @@ namespace crescent::rollout {
 // (PolicyTokenizer::DecodeResponse), the finish reason, and `version`.
 std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
                                            const std::vector<proto::GenerationTask>& tasks,
-                                           int64_t slots, proto::PolicyVersion version);
+                                           int64_t slots, proto::PolicyVersion version,
+                                           int64_t cache_mb = 0);
+
+// Bytes of KV cache one token of the model in `policy_dir` takes (from its
+// config.json, whose errors name it).
+int64_t KvCacheBytesPerToken(const std::string& policy_dir);
 
 }  // namespace crescent::rollout

@@ -17,6 +17,8 @@ namespace crescent::trainer {
 // log pi_i (the Kimi loss's reference) taken from the current weights before
 // the first update, each at the schedule's rate for `optimizer.step` (which
 // counts them). Adam's state is dropped first when config.reset_optimizer.
+// Each step runs in micro-batches of config.micro_batch_tokens tokens, with
+// gradients accumulated: the same gradients as one batch.
 // `reference`: the frozen reference model of GRPO's KL term (REQUIRES: set
 // when config.kl_coef > 0). `groups` are this trainer's share of `total_groups`; the
 // gradients of all trainers are summed through `gradients` (each weighted by

@@ -157,6 +157,7 @@ struct RolloutSection {
   int64_t top_k = 0;
   double top_p = 1.0;
   int64_t batch_slots = 64;
+  int64_t kv_cache_mb = 0;  // 0: no bound but batch_slots
   int64_t budget = 0;  // 0: no partial rollouts
   std::vector<std::string> stop_strings = {};
   int64_t repeat_ngram = 0;
@@ -185,6 +186,7 @@ struct TrainerSection {
   bool drop_equal_reward_groups = false;
   int64_t checkpoint_every = 10;
   bool activation_checkpointing = false;
+  int64_t micro_batch_tokens = 0;  // 0: one backward per step
   bool overlap = false;  // train on earlier iterations' groups while this one generates
   template <class V>
   void Visit(V& v);

@@ -238,6 +238,13 @@ void RolloutSection::Visit(V& v) {
   v.Field("batch_slots", batch_slots,
           "Sequences decoded at once by a rollout worker (continuous batching fills freed slots).",
           AtLeast(1));
+  v.Field("kv_cache_mb", kv_cache_mb,
+          "KV cache of a rollout worker, in MiB: a generation batch decodes at most as many "
+          "sequences at once as fit (and at most batch_slots), each with room for the batch's "
+          "longest prompt plus its new tokens. Checked before the job starts (it must hold the "
+          "longest prompt plus max_response_tokens) and at each rollout worker's start (its "
+          "host's memory must hold it). 0: batch_slots sequences, whatever they take.",
+          AtLeast(0));
   v.Field("budget", budget,
           "Partial rollouts: new tokens a trajectory may generate per iteration; an unfinished "
           "one is kept in the replay buffer and continued in the next iteration. 0: every "
@@ -310,6 +317,15 @@ void TrainerSection::Visit(V& v) {
   v.Field("activation_checkpointing", activation_checkpointing,
           "Recompute each decoder layer's activations in backward instead of keeping them: the "
           "same gradients with less memory (46% less peak on 2 x 1024 tokens), one more forward.");
+  v.Field("micro_batch_tokens", micro_batch_tokens,
+          "Split each optimizer step into micro-batches of at most this many tokens (padding "
+          "included; a longer sample is a micro-batch of its own), each with its own forward and "
+          "backward, gradients accumulated: the same update, holding one micro-batch's "
+          "activations instead of the whole step's. A group may span micro-batches; from an "
+          "iteration's second step on the kimi loss then takes one more forward, without a "
+          "graph, for its groups' sequence log-probs (docs/training.md, \"Micro-batches\"). 0: "
+          "one backward for the whole step.",
+          AtLeast(0));
   v.Field("overlap", overlap,
           "Train on the groups completed in earlier iterations while the rollout workers generate "
           "this iteration's tokens, instead of after them: trainers and rollout workers work at "

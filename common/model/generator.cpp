@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 namespace crescent::model {
 namespace {
@@ -119,14 +121,44 @@ bool EndsInStopString(
   return false;
 }
 
+int64_t KvCacheBytesPerToken(const LlamaConfig& config) {
+  return 2 * config.num_layers * config.num_kv_heads * config.head_dim() *
+         static_cast<int64_t>(sizeof(float));
+}
+
+CacheShape PlanCache(const LlamaConfig& config, const std::vector<GenerationRequest>& requests,
+                     int64_t slots, int64_t max_tokens) {
+  CacheShape shape;
+  shape.positions = 1;
+  for (const GenerationRequest& r : requests) {
+    const int32_t grow = r.budget > 0 ? std::min(r.max_new_tokens, r.budget) : r.max_new_tokens;
+    shape.positions = std::max<int64_t>(shape.positions,
+                                        static_cast<int64_t>(r.prompt.size()) + std::max(grow, 0));
+  }
+  shape.positions = std::min(shape.positions, config.max_positions);
+  shape.slots = std::max<int64_t>(1, std::min<int64_t>(slots, requests.size()));
+  if (max_tokens > 0) {
+    if (max_tokens < shape.positions) {
+      throw std::invalid_argument(
+          "a KV cache of " + std::to_string(max_tokens) + " tokens cannot hold one sequence of " +
+          std::to_string(shape.positions) + " tokens (the longest prompt plus its new tokens)");
+    }
+    shape.slots = std::min(shape.slots, max_tokens / shape.positions);
+  }
+  return shape;
+}
+
 std::vector<GenerationResult> Generate(Llama& model, const std::vector<GenerationRequest>& requests,
-                                       int64_t slots) {
+                                       int64_t slots, int64_t cache_tokens) {
   torch::InferenceMode guard;
+  const CacheShape shape = PlanCache(model->config(), requests, slots, cache_tokens);
+  // No request's sequence reaches past the cache's end, so a sequence that
+  // stops at the model's context stops within it.
   const int64_t max_positions = model->config().max_positions;
   const int64_t vocab = model->config().vocab_size;
   std::vector<GenerationResult> results(requests.size());
-  KvCache cache = model->NewCache(std::min<int64_t>(slots, std::max<size_t>(requests.size(), 1)));
-  const size_t capacity = static_cast<size_t>(cache.keys[0].size(0));
+  KvCache cache = model->NewCache(shape.slots, shape.positions);
+  const size_t capacity = static_cast<size_t>(shape.slots);
   // Running sequences; between steps active[i] is in cache slot i, so that a
   // decode step reads the cache in place.
   std::vector<Active> active;

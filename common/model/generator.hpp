@@ -69,7 +69,26 @@ struct GenerationResult {
   Finish finish = Finish::kStop;
 };
 
+// The KV cache of one Generate call: `slots` sequences at once, each with
+// room for `positions` tokens.
+struct CacheShape {
+  int64_t slots = 0, positions = 0;
+};
+
+// Bytes of KV cache one token takes in every layer (keys and values).
+int64_t KvCacheBytesPerToken(const LlamaConfig& config);
+
+// The cache for `requests`: room for the longest sequence any of them can
+// reach (its prompt plus max_new_tokens, or plus its budget when that is
+// smaller; at most the model's max_positions), for at most `slots` of them at
+// once, and when `max_tokens` > 0 at most max_tokens / positions of them.
+// Throws std::invalid_argument when not even one sequence fits max_tokens.
+CacheShape PlanCache(const LlamaConfig& config, const std::vector<GenerationRequest>& requests,
+                     int64_t slots, int64_t max_tokens = 0);
+
+// Generates every request, with the cache PlanCache(slots, cache_tokens)
+// allocates once for the call.
 std::vector<GenerationResult> Generate(Llama& model, const std::vector<GenerationRequest>& requests,
-                                       int64_t slots);
+                                       int64_t slots, int64_t cache_tokens = 0);
 
 }  // namespace crescent::model

@@ -308,31 +308,46 @@ torch::Tensor LlamaImpl::Hidden(const torch::Tensor& ids) {
   return x;
 }
 
-KvCache LlamaImpl::NewCache(int64_t slots) const {
+KvCache LlamaImpl::NewCache(int64_t slots, int64_t positions) const {
   KvCache cache;
   auto options = cos_.options();
+  const int64_t length =
+      positions > 0 ? std::min(positions, config_.max_positions) : config_.max_positions;
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    cache.keys.push_back(torch::zeros(
-        {slots, config_.num_kv_heads, config_.max_positions, config_.head_dim()}, options));
+    cache.keys.push_back(
+        torch::zeros({slots, config_.num_kv_heads, length, config_.head_dim()}, options));
     cache.values.push_back(torch::zeros_like(cache.keys.back()));
   }
   return cache;
 }
 
 torch::Tensor LlamaImpl::Prefill(KvCache& cache, const torch::Tensor& slots,
-                                 const torch::Tensor& ids, const torch::Tensor& lengths) {
+                                 const torch::Tensor& ids, const torch::Tensor& lengths,
+                                 int64_t chunk) {
   const int64_t B = ids.size(0), T = ids.size(1);
-  TORCH_CHECK(T <= config_.max_positions, "prompt of ", T, " tokens exceeds the model's ",
-              config_.max_positions, " positions");
-  torch::Tensor positions = torch::arange(T, torch::kLong).view({1, T}).expand({B, T});
-  torch::Tensor cos = cos_.index({Slice(0, T)}).view({1, 1, T, -1});
-  torch::Tensor sin = sin_.index({Slice(0, T)}).view({1, 1, T, -1});
-  torch::Tensor x = embed_(ids);
-  const CacheStep step = MakeCacheStep(slots, positions, x.options());
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->Forward(x, cos, sin, &step, &cache.keys[i], &cache.values[i]);
+  TORCH_CHECK(T <= cache.keys[0].size(2), "prompt of ", T, " tokens exceeds the cache's ",
+              cache.keys[0].size(2), " positions");
+  TORCH_CHECK(chunk > 0, "Prefill: chunk must be positive");
+  // Each row's hidden state at its last token, filled in by the chunk that holds it.
+  torch::Tensor last = torch::zeros({B, config_.hidden_size}, cos_.options());
+  const torch::Tensor last_index = lengths - 1;
+  for (int64_t from = 0; from < T; from += chunk) {
+    const int64_t n = std::min(chunk, T - from);
+    torch::Tensor positions =
+        torch::arange(from, from + n, torch::kLong).view({1, n}).expand({B, n});
+    torch::Tensor cos = cos_.narrow(0, from, n).view({1, 1, n, -1});
+    torch::Tensor sin = sin_.narrow(0, from, n).view({1, 1, n, -1});
+    torch::Tensor x = embed_(ids.narrow(1, from, n));
+    const CacheStep step = MakeCacheStep(slots, positions, x.options());
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      x = layers_[i]->Forward(x, cos, sin, &step, &cache.keys[i], &cache.values[i]);
+    }
+    const torch::Tensor here =
+        (last_index >= from).logical_and(last_index < from + n).nonzero().squeeze(1);
+    if (here.numel() > 0) {
+      last.index_copy_(0, here, x.index({here, last_index.index_select(0, here) - from}));
+    }
   }
-  torch::Tensor last = x.index({torch::arange(B, torch::kLong), lengths - 1});  // [B, hidden]
   return Logits(last);
 }
 

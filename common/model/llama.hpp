@@ -84,13 +84,16 @@ class LlamaImpl : public torch::nn::Module {
   void set_activation_checkpointing(bool on) { checkpointing_ = on; }
   bool activation_checkpointing() const { return checkpointing_; }
 
-  KvCache NewCache(int64_t slots) const;
+  // A cache of `slots` sequences of `positions` tokens (0: max_positions).
+  KvCache NewCache(int64_t slots, int64_t positions = 0) const;
   // Runs `ids` [B, T] (row b: lengths[b] tokens, right-padded) from position
-  // 0 into cache slots `slots` [B]; returns the logits at each row's last
-  // token [B, V]. Cache entries past a row's length hold padding until the
-  // decode steps overwrite them (a step attends only up to its position).
+  // 0 into cache slots `slots` [B], `chunk` positions at a time (each chunk
+  // attends to the cache up to it: attention scores of B x chunk x T, not
+  // B x T x T); returns the logits at each row's last token [B, V]. Cache
+  // entries past a row's length hold padding until the decode steps
+  // overwrite them (a step attends only up to its position).
   torch::Tensor Prefill(KvCache& cache, const torch::Tensor& slots, const torch::Tensor& ids,
-                        const torch::Tensor& lengths);
+                        const torch::Tensor& lengths, int64_t chunk = 512);
   // One token per active slot: tokens [A], slots [A], positions [A] (where each
   // token goes). Returns logits [A, V].
   torch::Tensor DecodeStep(KvCache& cache, const torch::Tensor& tokens, const torch::Tensor& slots,

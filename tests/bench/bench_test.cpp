@@ -1,4 +1,4 @@
-// `crescent bench model` and `crescent bench journal` at tiny sizes: they
+// `crescent bench model`, `journal` and `memory` at small sizes: they
 // run and print the figures docs/perf.md quotes.
 #include "bench/bench.hpp"
 
@@ -30,6 +30,27 @@ TEST_CASE("the model benchmark runs on a small model and prints its figures", "[
   CHECK_FALSE(d.contains("train"));
   CHECK(d["decode"]["tokens_per_s"].get<double>() > 0);
   CHECK(ModelBenchCommand({"--bogus"}, out) == 2);
+}
+
+TEST_CASE("the memory benchmark measures each step in its own process", "[bench]") {
+  // A vocabulary of 20,000 rows and 8 x 256 tokens: the unsplit step holds
+  // all 8 rows' activations at once, the micro-batched one 2; the whole
+  // logits tensor alone is 8 x 255 x 20,000 floats (156 MiB).
+  std::ostringstream out;
+  REQUIRE(MemoryBenchCommand({"--vocab", "20000", "--length", "256", "--micro-batch-tokens", "512"},
+                             out) == 0);
+  INFO(out.str());
+  json j = json::parse(out.str());
+  for (const char* step : {"whole_logits", "unsplit", "micro_batched"}) {
+    INFO(step);
+    CHECK(j[step]["loaded_mb"].get<double>() > 0);
+    CHECK(j[step]["extra_mb"].get<double>() > 0);
+    CHECK(j[step]["seconds"].get<double>() > 0);
+  }
+  CHECK(j["whole_logits"]["extra_mb"].get<double>() > 156);
+  CHECK(j["micro_batched"]["extra_mb"].get<double>() < j["unsplit"]["extra_mb"].get<double>());
+  CHECK(j["unsplit"]["extra_mb"].get<double>() < j["whole_logits"]["extra_mb"].get<double>());
+  CHECK(MemoryBenchCommand({"--length", "1"}, out) == 2);
 }
 
 TEST_CASE("journal bench runs and reports", "[bench]") {

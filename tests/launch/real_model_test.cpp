@@ -222,3 +222,81 @@ TEST_CASE("a random Qwen3 or Llama model with its real tokenizer: sft, run, expo
   REQUIRE(results.size() == 1);
   CHECK(results[0].tokens.size() <= 4);
 }
+
+TEST_CASE(
+    "rollout.kv_cache_mb: too small is refused before mpirun, beyond the host stops the rollout "
+    "worker, and a bounded cache runs",
+    "[launch]") {
+  // Two layers of 4 KV heads of 128: 8 KiB of cache a token, so 1 MiB holds
+  // 128 tokens; the chat prompts are about 20 tokens.
+  const std::string root = crescent::testing::TempDir("crescent-kv-cache-mb");
+  const std::string model = root + "/model";
+  WriteData(root);
+  WriteConfig(root);
+  Succeed({kCrescent,
+           "model",
+           "init",
+           "--tokenizer",
+           std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3",
+           "--out",
+           model,
+           "--hidden",
+           "32",
+           "--intermediate",
+           "64",
+           "--layers",
+           "2",
+           "--heads",
+           "4",
+           "--kv-heads",
+           "4",
+           "--head-dim",
+           "128",
+           "--max-positions",
+           "4096"},
+          root + "/init.log");
+  auto run = [&](const std::string& name, const std::vector<std::string>& sets) {
+    std::vector<std::string> argv = {kCrescent,
+                                     "run",
+                                     root + "/run.yaml",
+                                     "--set",
+                                     "run.dir=" + root + "/" + name,
+                                     "--set",
+                                     "run.iterations=1",
+                                     "--set",
+                                     "model.path=" + model,
+                                     "--set",
+                                     "task.prompts_file=" + root + "/train.jsonl",
+                                     "--set",
+                                     "reward.functions=[math]"};
+    for (const std::string& s : sets) argv.insert(argv.end(), {"--set", s});
+    Process p(argv, root + "/" + name + ".log");
+    const int rc = p.Wait(std::chrono::minutes(4));
+    if (rc == -1) testing::KillProcessTree(p.pid());
+    return std::make_pair(rc, p.Output());
+  };
+
+  auto [small_rc, small] =
+      run("small", {"rollout.kv_cache_mb=1", "rollout.max_response_tokens=200"});
+  INFO(small);
+  CHECK(small_rc > 0);
+  CHECK(small.find("rollout.kv_cache_mb (--set rollout.kv_cache_mb): 1 MiB holds 128 tokens of the "
+                   "KV cache of " +
+                   model + " (8192 bytes a token), fewer than its longest sequence") !=
+        std::string::npos);
+  CHECK(small.find(" worker ") == std::string::npos);  // mpirun was never started
+
+  auto [huge_rc, huge] = run("huge", {"rollout.kv_cache_mb=100000000"});
+  INFO(huge);
+  CHECK(huge_rc > 0);
+  // Named by the rollout worker, with the line of the run's config.yaml.
+  CHECK(huge.find("rollout.kv_cache_mb (" + root + "/huge/config.yaml:") != std::string::npos);
+  CHECK(huge.find("is 100000000 MiB, more than this host's") != std::string::npos);
+  CHECK(huge.find("] rank 2 on host ") != std::string::npos);
+
+  // 128 tokens of cache: a sequence of a chat prompt and 24 new tokens fits
+  // two or three at a time, and the run goes through.
+  auto [bounded_rc, bounded] = run("bounded", {"rollout.kv_cache_mb=1"});
+  INFO(bounded);
+  CHECK(bounded_rc == 0);
+}

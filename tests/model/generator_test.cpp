@@ -369,3 +369,73 @@ TEST_CASE("vocab_limit: ids at or past it are never sampled, log-probs stay full
     }
   }
 }
+
+TEST_CASE("the KV cache holds the call's longest sequence, for at most cache_tokens in all",
+          "[model]") {
+  LlamaConfig c;
+  c.max_positions = 40960;  // Qwen3's: a cache this long for every slot would be gigabytes
+  std::vector<GenerationRequest> rs(5);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    rs[i].prompt.assign(10 + i, 1);  // prompts of 10..14 tokens
+    rs[i].max_new_tokens = 20;
+  }
+  rs[4].budget = 6;  // 14 + 6: a budgeted request stops sooner
+  CacheShape shape = PlanCache(c, rs, 64);
+  CHECK(shape.positions == 13 + 20);
+  CHECK(shape.slots == 5);  // no more than there are requests
+  shape = PlanCache(c, rs, 64, 100);
+  CHECK(shape.slots == 3);  // 100 / 33
+  CHECK(PlanCache(c, rs, 2, 100).slots == 2);
+  CHECK_THROWS_WITH(PlanCache(c, rs, 64, 32),
+                    Catch::Contains("32 tokens") && Catch::Contains("one sequence of 33 tokens"));
+  c.max_positions = 24;  // the model's context caps it
+  CHECK(PlanCache(c, rs, 64).positions == 24);
+  CHECK(KvCacheBytesPerToken(c) == 2 * c.num_layers * c.num_kv_heads * c.head_dim() * 4);
+}
+
+TEST_CASE("a bounded KV cache generates what an unbounded one does, fewer at a time", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  std::vector<GenerationRequest> rs;
+  for (int i = 0; i < 6; ++i) {
+    GenerationRequest r;
+    r.prompt = {1, tok::TokenId(2 + i % 5), tok::TokenId(3 + i % 3)};
+    r.max_new_tokens = 4 + i % 3;
+    r.temperature = i % 2 ? 1.0f : 0.0f;
+    r.seed = 7 + i;
+    rs.push_back(r);
+  }
+  const auto unbounded = Generate(m, rs, 6);
+  const auto bounded = Generate(m, rs, 6, /*cache_tokens=*/2 * 9);  // two at a time
+  for (size_t i = 0; i < rs.size(); ++i) {
+    INFO("request " << i);
+    CHECK(bounded[i].tokens == unbounded[i].tokens);
+    CHECK(bounded[i].finish == unbounded[i].finish);
+  }
+}
+
+TEST_CASE("prefill in chunks gives the logits and the cache of one whole prefill", "[model]") {
+  torch::set_num_threads(1);
+  Llama m = TinyModel();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(8);
+  const torch::Tensor ids = torch::randint(0, 13, {3, 11}, torch::kLong);
+  const torch::Tensor lengths = torch::tensor({11, 4, 7}, torch::kLong);
+  const torch::Tensor slots = torch::tensor({2, 0, 1}, torch::kLong);
+  KvCache whole = m->NewCache(3, 16), chunked = m->NewCache(3, 16);
+  const torch::Tensor expected = m->Prefill(whole, slots, ids, lengths);
+  const torch::Tensor got = m->Prefill(chunked, slots, ids, lengths, /*chunk=*/3);
+  CHECK(torch::allclose(got, expected, 1e-4, 1e-5));
+  // Each row's last-token logits equal a plain forward of that row alone.
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t n = lengths[b].item<int64_t>();
+    const torch::Tensor alone = m->forward(ids[b].narrow(0, 0, n).view({1, n}))[0][n - 1];
+    CHECK(torch::allclose(got[b], alone, 1e-4, 1e-5));
+  }
+  for (size_t l = 0; l < whole.keys.size(); ++l) {
+    CHECK(torch::allclose(chunked.keys[l].narrow(2, 0, 11), whole.keys[l].narrow(2, 0, 11), 1e-4,
+                          1e-5));
+    CHECK(torch::allclose(chunked.values[l].narrow(2, 0, 11), whole.values[l].narrow(2, 0, 11),
+                          1e-4, 1e-5));
+  }
+}
