@@ -106,7 +106,26 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   std::map<std::string, int64_t> opt = {
       {"--hidden", 512}, {"--layers", 8},  {"--vocab", 8000}, {"--batch", 32}, {"--seq", 128},
       {"--new", 32},     {"--threads", 1}, {"--train", 1},    {"--decode", 1}, {"--rounds", 3}};
+  // --shape qwen3-0.6b: Qwen3-0.6B's architecture (its config.json), random
+  // weights, and a batch that a 2-core machine times in minutes.
+  std::string shape = "small";
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--shape") shape = args[i + 1];
+  if (shape == "qwen3-0.6b") {
+    opt["--hidden"] = 1024;
+    opt["--layers"] = 28;
+    opt["--vocab"] = 151936;
+    opt["--batch"] = 4;
+    opt["--new"] = 16;
+  } else if (shape != "small") {
+    std::cerr << "crescent bench model: --shape is small or qwen3-0.6b, not \"" << shape << "\"\n";
+    return 2;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--shape") {
+      ++i;
+      continue;
+    }
     auto it = opt.find(args[i]);
     if (it == opt.end() || i + 1 >= args.size()) {
       std::cerr << "crescent bench model: unknown or incomplete option \"" << args[i] << "\"\n";
@@ -126,19 +145,29 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   c.num_layers = opt["--layers"];
   c.num_heads = c.hidden_size / 64;
   c.num_kv_heads = c.num_heads;
+  if (shape == "qwen3-0.6b") {
+    c.model_type = "qwen3";
+    c.qk_norm = true;
+    c.intermediate_size = 3072;
+    c.num_heads = 16;
+    c.num_kv_heads = 8;
+    c.explicit_head_dim = 128;
+  }
   c.vocab_size = opt["--vocab"];
   c.max_positions = std::max<int64_t>(opt["--seq"], 8 + opt["--new"] + 1);
   c.tie_embeddings = true;
   const int64_t B = opt["--batch"], T = opt["--seq"], N = opt["--new"];
   const int64_t D = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  // Widths of the attention: all query heads, all key/value heads.
+  const int64_t Q = c.num_heads * c.head_dim(), K = c.num_kv_heads * c.head_dim();
   torch::manual_seed(0);
   Llama model(c);
   int64_t params = 0;
   for (auto& p : model->parameters()) params += p.numel();
   const int rounds = static_cast<int>(std::max<int64_t>(1, opt["--rounds"]));
   // Matmul FLOPs per token (forward): projections, MLP, output head; attention
-  // scores/values add 4 * D * context per layer.
-  const double matmul_flops = 2.0 * (c.num_layers * (4 * D * D + 3 * D * I) + D * V);
+  // scores/values add 4 * Q * context per layer.
+  const double matmul_flops = 2.0 * (c.num_layers * (2 * D * Q + 2 * D * K + 3 * D * I) + D * V);
   // The MFU reference: a large square matmul, one call per round.
   torch::Tensor square = torch::randn({2048, 2048});
   auto square_matmul = [&] {
@@ -148,7 +177,8 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
   const double square_flops = 2.0 * 2048 * 2048 * 2048;
   const Weights weights = ModelWeights(model);
 
-  nlohmann::json j = {{"params_millions", params / 1e6},
+  nlohmann::json j = {{"shape", shape},
+                      {"params_millions", params / 1e6},
                       {"threads", opt["--threads"]},
                       {"batch", B},
                       {"rounds", rounds}};
@@ -167,7 +197,7 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
                         rounds);
     model->zero_grad();
     const double tokens = double(B) * (T - 1);
-    const double flops = 3.0 * tokens * (matmul_flops + c.num_layers * 4.0 * D * T / 2);
+    const double flops = 3.0 * tokens * (matmul_flops + c.num_layers * 4.0 * Q * T / 2);
     for (double s : t[2]) peaks.push_back(square_flops / s / 1e9);
     j["train"] = {
         {"seq", T},
@@ -214,8 +244,8 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
                         rounds);
     const double tokens = double(B) * N;
     const double flops =
-        tokens * (matmul_flops + c.num_layers * 4.0 * D * (kPrompt + N / 2)) +
-        double(B) * (kPrompt * (matmul_flops - 2.0 * D * V + c.num_layers * 4.0 * D * kPrompt / 2) +
+        tokens * (matmul_flops + c.num_layers * 4.0 * Q * (kPrompt + N / 2)) +
+        double(B) * (kPrompt * (matmul_flops - 2.0 * D * V + c.num_layers * 4.0 * Q * kPrompt / 2) +
                      2.0 * D * V);
     for (double s : t[3]) peaks.push_back(square_flops / s / 1e9);
     j["decode"] = {
