@@ -30,6 +30,7 @@ TEST_CASE("the model benchmark runs on a small model and prints its figures", "[
   CHECK_FALSE(d.contains("train"));
   CHECK(d["decode"]["tokens_per_s"].get<double>() > 0);
   CHECK(ModelBenchCommand({"--bogus"}, out) == 2);
+  CHECK(ModelBenchCommand({"--shape", "qwen3-7b"}, out) == 2);
 }
 
 TEST_CASE("the memory benchmark measures each step in its own process", "[bench]") {
