@@ -41,7 +41,7 @@ double SecondsOf(const std::function<void()>& work) {
 
 }  // namespace
 
-TEST_CASE("MathEquivalent agrees with the pairs table, both ways round", "[reward][math]") {
+TEST_CASE("MathEquivalent agrees with the pairs table both ways round", "[reward][math]") {
   const auto pairs = crescent::testing::ParseJsonLines(
       ReadText(std::string(CRESCENT_SOURCE_DIR) + "/tests/reward/math_pairs.jsonl"));
   REQUIRE(pairs.size() >= 60);
@@ -95,7 +95,7 @@ TEST_CASE("ExtractMathAnswer finds the final answer", "[reward][math]") {
   CHECK(ExtractMathAnswer("Answer: 42", {AnswerFallback::kAnswerLine}) == "42");
 }
 
-TEST_CASE("MathEquivalent's relative tolerance is configurable", "[reward][math]") {
+TEST_CASE("MathEquivalent has a configurable relative tolerance", "[reward][math]") {
   CHECK_FALSE(MathEquivalent("\\frac{1}{3}", "0.3333"));
   CHECK(MathEquivalent("\\frac{1}{3}", "0.3333", {5e-4}));
   CHECK_FALSE(MathEquivalent("\\frac{1}{3}", "0.333", {5e-4}));
@@ -108,7 +108,7 @@ TEST_CASE("MathEquivalent's relative tolerance is configurable", "[reward][math]
   CHECK(MathEquivalent("\\frac{1000}{1001}", "\\frac{2000}{2002}", {0}));
 }
 
-TEST_CASE("MathEquivalent survives garbage, deep nesting and huge numbers", "[reward][math]") {
+TEST_CASE("MathEquivalent survives garbage and deep nesting and huge numbers", "[reward][math]") {
   const std::string deep_parens = std::string(100000, '(') + "1" + std::string(100000, ')');
   const std::string deep_braces = std::string(5000, '{') + "1" + std::string(5000, '}');
   const std::string nested_frac = [] {
