@@ -51,10 +51,16 @@ std::string Trim(const std::string& s) {
 }
 
 // Without spaces: the form two answers are compared in as text.
+// Without spaces, but for one between two digits: "1 9" is no number 19
+// (thousands separators are merged before).
 std::string Compact(const std::string& s) {
   std::string out;
-  for (char c : s) {
-    if (!IsSpace(c)) out += c;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!IsSpace(s[i])) {
+      out += s[i];
+    } else if (!out.empty() && IsDigit(out.back()) && i + 1 < s.size() && IsDigit(s[i + 1])) {
+      out += ' ';
+    }
   }
   return out;
 }
@@ -1473,7 +1479,7 @@ std::string ExtractMathAnswer(const std::string& response, const MathExtractOpti
   if (!answer.empty() || options.fallback == AnswerFallback::kNone) return answer;
   answer = AnswerLine(text);
   if (!answer.empty() || options.fallback == AnswerFallback::kAnswerLine) return answer;
-  return LastNumber(text);
+  return options.fallback == AnswerFallback::kWhole ? Trim(text) : LastNumber(text);
 }
 
 bool MathEquivalent(const std::string& gold, const std::string& answer,

@@ -36,6 +36,7 @@ enum class AnswerFallback {
   kAnswerLine,  // then the rest of the line after the last "####", "answer:" or
                 // "final answer is" (any case; a $...$ there is taken whole)
   kLastNumber,  // then also the last number in the text (not one inside a word)
+  kWhole,       // the answer line, else the whole text (trimmed)
 };
 
 struct MathExtractOptions {

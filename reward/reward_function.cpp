@@ -37,16 +37,6 @@ bool ParseDecimal(const std::string& s, bool* negative, std::string* integer,
   return dot == std::string::npos || fraction->empty() || AllDigits(*fraction);
 }
 
-std::string CanonicalDecimal(bool negative, std::string integer, std::string fraction) {
-  size_t zeros = 0;
-  while (zeros + 1 < integer.size() && integer[zeros] == '0') ++zeros;
-  integer.erase(0, zeros);
-  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-  std::string out = integer + (fraction.empty() ? "" : "." + fraction);
-  if (out == "0") negative = false;
-  return (negative ? "-" : "") + out;
-}
-
 class MathReward : public RewardFunction {
  public:
   explicit MathReward(const RewardOptions& o) : options_(o) {}
@@ -56,8 +46,8 @@ class MathReward : public RewardFunction {
     if (it == metadata.end()) {
       return {options_.failure_reward, false, "math: the prompt has no \"answer\" metadata"};
     }
-    const std::string answer = ExtractFinalAnswer(response);
-    const bool correct = !answer.empty() && NormaliseAnswer(answer) == NormaliseAnswer(it->second);
+    const std::string answer = ExtractMathAnswer(response, options_.math_extract);
+    const bool correct = !answer.empty() && MathEquivalent(it->second, answer, options_.math);
     return {correct ? options_.correct_reward : options_.incorrect_reward, correct, ""};
   }
 
@@ -97,47 +87,26 @@ bool IsWellFormedNumber(const std::string& text) {
   return ParseDecimal(s, &negative, &integer, &fraction);
 }
 
-std::string NormaliseAnswer(const std::string& text) {
-  const std::string s = Trim(text);
-  bool negative;
-  std::string integer, fraction;
-  const size_t slash = s.find('/');
-  if (slash != std::string::npos) {
-    const std::string numerator = Trim(s.substr(0, slash)), denominator = Trim(s.substr(slash + 1));
-    if (ParseDecimal(numerator, &negative, &integer, &fraction) && fraction.empty() &&
-        numerator.find('.') == std::string::npos && AllDigits(denominator) &&
-        integer.size() <= 17 && denominator.size() <= 17) {
-      const long long n = std::stoll(integer), d = std::stoll(denominator);
-      if (d != 0 && n % d == 0) return CanonicalDecimal(negative, std::to_string(n / d), "");
-    }
-    return s;
-  }
-  if (ParseDecimal(s, &negative, &integer, &fraction)) {
-    return CanonicalDecimal(negative, integer, fraction);
-  }
-  return s;
-}
-
-std::string ExtractFinalAnswer(const std::string& response) {
-  const size_t boxed = response.rfind("\\boxed{");
-  if (boxed != std::string::npos) {
-    const size_t begin = boxed + 7;
-    int depth = 1;
-    for (size_t i = begin; i < response.size(); ++i) {
-      if (response[i] == '{') ++depth;
-      if (response[i] == '}' && --depth == 0) return Trim(response.substr(begin, i - begin));
-    }
-  }
-  const size_t hashes = response.rfind("####");
-  if (hashes != std::string::npos) return Trim(response.substr(hashes + 4));
-  return Trim(response);
-}
-
 RewardOptions RewardOptionsOf(const config::RewardSection& r) {
   RewardOptions o;
   o.correct_reward = r.correct_reward;
   o.incorrect_reward = r.incorrect_reward;
   o.format_reward = r.format_reward;
+  switch (r.math_answer) {
+    case config::MathAnswer::kBoxed:
+      o.math_extract.fallback = AnswerFallback::kNone;
+      break;
+    case config::MathAnswer::kAnswerLine:
+      o.math_extract.fallback = AnswerFallback::kAnswerLine;
+      break;
+    case config::MathAnswer::kLastNumber:
+      o.math_extract.fallback = AnswerFallback::kLastNumber;
+      break;
+    case config::MathAnswer::kWhole:
+      o.math_extract.fallback = AnswerFallback::kWhole;
+      break;
+  }
+  o.math.rel_tol = r.math_tolerance;
   o.plugin_timeout_s = r.timeout_s;
   o.failure_reward = r.failure_reward;
   return o;

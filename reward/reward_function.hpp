@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
+#include "reward/math_verify.hpp"
 
 namespace crescent::reward {
 
@@ -26,9 +27,12 @@ class RewardFunction {
 };
 
 struct RewardOptions {
-  // "math": reward of a correct / an incorrect answer.
+  // "math": reward of a correct / an incorrect answer; where the final answer
+  // is found, and the tolerance of MathEquivalent.
   double correct_reward = 1.0;
   double incorrect_reward = 0.0;
+  MathExtractOptions math_extract;
+  MathOptions math;
   // "format": reward when the response is one well-formed number, else 0.
   double format_reward = 1.0;
   // Plug-ins: wall-clock limit per call; the reward a failed call gets.
@@ -39,23 +43,13 @@ struct RewardOptions {
 // The options the config's reward section sets.
 RewardOptions RewardOptionsOf(const config::RewardSection& reward);
 
-// By name: "math" (the response's final answer equals metadata "answer" after
-// NormaliseAnswer), "format" (the response is a single number), or the path
+// By name: "math" (the response's final answer, ExtractMathAnswer, is
+// MathEquivalent to metadata "answer"), "format" (the response is a single number), or the path
 // of a plug-in shared library (contains '/' or ends in ".so"; see
 // reward/plugin_abi.h). Throws std::invalid_argument for an unknown name and
 // std::runtime_error for a plug-in that cannot be loaded.
 std::unique_ptr<RewardFunction> MakeRewardFunction(const std::string& name_or_path,
                                                    const RewardOptions& options = {});
-
-// Canonical form of an answer: surrounding whitespace, a leading '+', leading
-// zeros and trailing fractional zeros go ("+007" -> "7", "4.0" -> "4",
-// "2.50" -> "2.5", "-0" -> "0"); a fraction of integers that divides exactly
-// becomes that integer ("38/2" -> "19"). Non-numbers are only trimmed.
-std::string NormaliseAnswer(const std::string& text);
-
-// The final answer of a response: the contents of the last \boxed{...}, else
-// the text after the last "####", else the whole response; trimmed.
-std::string ExtractFinalAnswer(const std::string& response);
 
 // True when `text` (trimmed) is one number: [+-]digits[.digits] or a/b.
 bool IsWellFormedNumber(const std::string& text);

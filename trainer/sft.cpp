@@ -28,7 +28,7 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
     requests.push_back(std::move(r));
   }
   auto results = model::Generate(policy.model, requests, c.rollout.batch_slots);
-  auto math = reward::MakeRewardFunction("math");
+  auto math = reward::MakeRewardFunction("math", reward::RewardOptionsOf(c.reward));
   double correct = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     correct += math->Score(heldout[i].text, policy.tokenizer.DecodeResponse(results[i].tokens),

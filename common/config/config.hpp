@@ -43,6 +43,8 @@ enum class Algorithm { kKimi, kGrpo, kReinforce };
 enum class LossNormalisation { kToken, kSequence };
 // trainer.lr_schedule, sft.lr_schedule
 enum class LrScheduleKind { kConstant, kCosine };
+// Where the math reward finds a response's final answer without a \boxed{}.
+enum class MathAnswer { kBoxed, kAnswerLine, kLastNumber, kWhole };
 
 template <class E>
 struct Choice {
@@ -58,6 +60,7 @@ const std::vector<Choice<StalePolicy>>& ChoicesOf(const StalePolicy*);
 const std::vector<Choice<Algorithm>>& ChoicesOf(const Algorithm*);
 const std::vector<Choice<LossNormalisation>>& ChoicesOf(const LossNormalisation*);
 const std::vector<Choice<LrScheduleKind>>& ChoicesOf(const LrScheduleKind*);
+const std::vector<Choice<MathAnswer>>& ChoicesOf(const MathAnswer*);
 const std::vector<Choice<replay::FsyncPolicy>>& ChoicesOf(const replay::FsyncPolicy*);
 
 // The YAML name of a choice: ChoiceName(StalePolicy::kRestart) is "restart".
@@ -158,7 +161,7 @@ struct RolloutSection {
   double top_p = 1.0;
   int64_t batch_slots = 64;
   int64_t kv_cache_mb = 0;  // 0: no bound but batch_slots
-  int64_t budget = 0;  // 0: no partial rollouts
+  int64_t budget = 0;       // 0: no partial rollouts
   std::vector<std::string> stop_strings = {};
   int64_t repeat_ngram = 0;
   int64_t repeat_count = 4;
@@ -187,7 +190,7 @@ struct TrainerSection {
   int64_t checkpoint_every = 10;
   bool activation_checkpointing = false;
   int64_t micro_batch_tokens = 0;  // 0: one backward per step
-  bool overlap = false;  // train on earlier iterations' groups while this one generates
+  bool overlap = false;            // train on earlier iterations' groups while this one generates
   template <class V>
   void Visit(V& v);
 };
@@ -198,6 +201,8 @@ struct RewardSection {
   double correct_reward = 1.0;
   double incorrect_reward = 0.0;
   double format_reward = 1.0;
+  MathAnswer math_answer = MathAnswer::kLastNumber;
+  double math_tolerance = 1e-6;
   double failure_reward = 0.0;
   double repeat_penalty = 0.0;
   double length_penalty = 0.0;

@@ -52,6 +52,14 @@ const std::vector<Choice<Algorithm>>& ChoicesOf(const Algorithm*) {
       {"kimi", Algorithm::kKimi}, {"grpo", Algorithm::kGrpo}, {"reinforce", Algorithm::kReinforce}};
   return kChoices;
 }
+const std::vector<Choice<MathAnswer>>& ChoicesOf(const MathAnswer*) {
+  static const std::vector<Choice<MathAnswer>> kChoices = {{"boxed", MathAnswer::kBoxed},
+                                                           {"answer_line", MathAnswer::kAnswerLine},
+                                                           {"last_number", MathAnswer::kLastNumber},
+                                                           {"whole", MathAnswer::kWhole}};
+  return kChoices;
+}
+
 const std::vector<Choice<LossNormalisation>>& ChoicesOf(const LossNormalisation*) {
   static const std::vector<Choice<LossNormalisation>> kChoices = {
       {"token", LossNormalisation::kToken}, {"sequence", LossNormalisation::kSequence}};
@@ -344,6 +352,16 @@ void RewardSection::Visit(V& v) {
   v.Field("correct_reward", correct_reward, "math: the reward of a correct answer.");
   v.Field("incorrect_reward", incorrect_reward, "math: the reward of a wrong or missing answer.");
   v.Field("format_reward", format_reward, "format: the reward of a response that is one number.");
+  v.Field("math_answer", math_answer,
+          "math: where a response's final answer is, in the text after its last </think>: the "
+          "last \\boxed{...}, else (answer_line) the rest of the last line with \"####\", "
+          "\"answer:\" or \"final answer is\", else (last_number) the last number; boxed: only "
+          "a box; whole: a box, an answer line, else the whole text (\"18 19\" is no answer; "
+          "the built-in task's setting).");
+  v.Field("math_tolerance", math_tolerance,
+          "math: relative tolerance for answers written with a decimal point or irrational "
+          "(integers and fractions compare exactly; docs/rewards.md).",
+          NonNegative());
   v.Field("failure_reward", failure_reward,
           "The reward of a sample whose reward function failed (a plug-in crashed, hung, or "
           "reported an error; a prompt without the metadata a function needs).");

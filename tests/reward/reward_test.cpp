@@ -4,31 +4,7 @@
 #include "reward/reward_function.hpp"
 
 using namespace crescent::reward;
-
-TEST_CASE("NormaliseAnswer canonicalises numbers", "[reward]") {
-  CHECK(NormaliseAnswer(" 19 ") == "19");
-  CHECK(NormaliseAnswer("+19") == "19");
-  CHECK(NormaliseAnswer("007") == "7");
-  CHECK(NormaliseAnswer("0") == "0");
-  CHECK(NormaliseAnswer("000") == "0");
-  CHECK(NormaliseAnswer("-0") == "0");
-  CHECK(NormaliseAnswer("-007") == "-7");
-  CHECK(NormaliseAnswer("4.0") == "4");
-  CHECK(NormaliseAnswer("4.") == "4");
-  CHECK(NormaliseAnswer("2.50") == "2.5");
-  CHECK(NormaliseAnswer("38/2") == "19");
-  CHECK(NormaliseAnswer("-38/2") == "-19");
-  CHECK(NormaliseAnswer("3/2") == "3/2");
-  CHECK(NormaliseAnswer("1/0") == "1/0");
-  CHECK(NormaliseAnswer(" x + 1 ") == "x + 1");
-  CHECK(NormaliseAnswer("100") == "100");  // trailing zeros of an integer stay
-}
-
-TEST_CASE("ExtractFinalAnswer finds boxed and #### answers", "[reward]") {
-  CHECK(ExtractFinalAnswer(" 19\n") == "19");
-  CHECK(ExtractFinalAnswer("so \\boxed{1} then \\boxed{ {19} }") == "{19}");
-  CHECK(ExtractFinalAnswer("work #### 12 #### 19") == "19");
-}
+namespace config = crescent::config;
 
 TEST_CASE("IsWellFormedNumber", "[reward]") {
   CHECK(IsWellFormedNumber("19"));
@@ -41,23 +17,37 @@ TEST_CASE("IsWellFormedNumber", "[reward]") {
   CHECK_FALSE(IsWellFormedNumber("-"));
 }
 
-TEST_CASE("math reward compares final answers after normalisation", "[reward]") {
-  auto math = MakeRewardFunction("math");
+TEST_CASE("math reward: the final answer where reward.math_answer says, equivalent to the answer",
+          "[reward]") {
   const std::map<std::string, std::string> meta = {{"answer", "19"}};
+  auto score = [&](const std::string& response, AnswerFallback fallback) {
+    RewardOptions options;
+    options.math_extract.fallback = fallback;
+    return MakeRewardFunction("math", options)->Score("12+7=", response, meta);
+  };
+  // whole (the built-in task's): the whole response must be the number.
   for (const char* good : {"19", " 19", "+19", "019", "19.0", "38/2", "#### 19", "\\boxed{19}"}) {
     INFO(good);
-    Outcome o = math->Score("12+7=", good, meta);
+    const Outcome o = score(good, AnswerFallback::kWhole);
     CHECK(o.correct);
     CHECK(o.reward == 1.0);
     CHECK(o.error.empty());
   }
-  for (const char* bad : {"18", "", "1 9", "19 20", "-19", "190"}) {
+  for (const char* bad : {"18", "", "1 9", "19 20", "-19", "190", "18 19"}) {
     INFO(bad);
-    Outcome o = math->Score("12+7=", bad, meta);
+    const Outcome o = score(bad, AnswerFallback::kWhole);
     CHECK_FALSE(o.correct);
     CHECK(o.reward == 0.0);
   }
-  Outcome missing = math->Score("12+7=", "19", {});
+  // last_number (the default): the last number of the text after </think>.
+  CHECK(score("<think>maybe 18</think>12 + 7 = 19.", AnswerFallback::kLastNumber).correct);
+  CHECK_FALSE(score("<think>19</think>so it is 18", AnswerFallback::kLastNumber).correct);
+  CHECK(score("Answer: 19\nthen 20", AnswerFallback::kLastNumber).correct);
+  // boxed: a box or nothing.
+  CHECK_FALSE(score("The answer is 19.", AnswerFallback::kNone).correct);
+  CHECK(score("The answer is \\boxed{\\frac{38}{2}}.", AnswerFallback::kNone).correct);
+
+  const Outcome missing = MakeRewardFunction("math")->Score("12+7=", "19", {});
   CHECK_FALSE(missing.correct);
   CHECK(missing.error.find("answer") != std::string::npos);
 
@@ -67,6 +57,19 @@ TEST_CASE("math reward compares final answers after normalisation", "[reward]") 
   auto scaled = MakeRewardFunction("math", options);
   CHECK(scaled->Score("", "19", meta).reward == 2);
   CHECK(scaled->Score("", "20", meta).reward == -1);
+}
+
+TEST_CASE("reward.math_answer and reward.math_tolerance reach the math reward", "[reward]") {
+  config::RewardSection section;
+  section.math_answer = config::MathAnswer::kBoxed;
+  section.math_tolerance = 1e-2;
+  auto math = MakeRewardFunction("math", RewardOptionsOf(section));
+  CHECK_FALSE(math->Score("", "3.14", {{"answer", "3.14159"}}).correct);  // not boxed
+  CHECK(math->Score("", "\\boxed{3.14}", {{"answer", "3.14159"}}).correct);
+  section.math_tolerance = 1e-6;
+  CHECK_FALSE(MakeRewardFunction("math", RewardOptionsOf(section))
+                  ->Score("", "\\boxed{3.14}", {{"answer", "3.14159"}})
+                  .correct);
 }
 
 TEST_CASE("format reward rewards a single number", "[reward]") {

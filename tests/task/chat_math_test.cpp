@@ -14,6 +14,13 @@ using crescent::testing::ReadFile;
 
 namespace {
 
+// configs/chat-math.yaml's reward.math_answer: only a boxed answer counts.
+crescent::reward::RewardOptions BoxedOnly() {
+  crescent::reward::RewardOptions options;
+  options.math_extract.fallback = crescent::reward::AnswerFallback::kNone;
+  return options;
+}
+
 std::string MakeChatMath(const std::string& name, const std::string& flags = "") {
   const std::string out = crescent::testing::TempDir(name);
   const std::string command = std::string(CRESCENT_PYTHON3) + " " + CRESCENT_SOURCE_DIR +
@@ -56,7 +63,7 @@ TEST_CASE("make-chat-math writes training, held-out and SFT files that read back
   for (const Prompt& p : heldout->Training()) CHECK(train_questions.count(Question(p)) == 0);
 
   // SFT: the training problems, answered in a form the math reward scores correct.
-  auto math = crescent::reward::MakeRewardFunction("math");
+  auto math = crescent::reward::MakeRewardFunction("math", BoxedOnly());
   const auto& prompts = train->Training();
   for (size_t i = 0; i < sft.size(); ++i) {
     REQUIRE(sft[i].messages.size() == 2);
@@ -95,7 +102,7 @@ TEST_CASE(
 
   // The unboxed solutions say the right number, but the math reward, which
   // reads a boxed answer, scores them wrong.
-  auto math = crescent::reward::MakeRewardFunction("math");
+  auto math = crescent::reward::MakeRewardFunction("math", BoxedOnly());
   const auto& prompts = train->Training();
   size_t unboxed = 0;
   for (size_t i = 0; i < sft.size(); ++i) {
