@@ -33,7 +33,8 @@ TEST_CASE("math reward: the final answer where reward.math_answer says, equivale
     CHECK(o.reward == 1.0);
     CHECK(o.error.empty());
   }
-  for (const char* bad : {"18", "", "1 9", "19 20", "-19", "190", "18 19"}) {
+  for (const char* bad :
+       {"18", "", "1 9", "19 20", "-19", "190", "18 19", "12+7", "\\boxed{12+7}"}) {
     INFO(bad);
     const Outcome o = score(bad, AnswerFallback::kWhole);
     CHECK_FALSE(o.correct);
@@ -46,6 +47,8 @@ TEST_CASE("math reward: the final answer where reward.math_answer says, equivale
   // boxed: a box or nothing.
   CHECK_FALSE(score("The answer is 19.", AnswerFallback::kNone).correct);
   CHECK(score("The answer is \\boxed{\\frac{38}{2}}.", AnswerFallback::kNone).correct);
+  // Elsewhere an unevaluated expression equal to the answer counts, as in Math-Verify.
+  CHECK(score("\\boxed{12+7}", AnswerFallback::kNone).correct);
 
   const Outcome missing = MakeRewardFunction("math")->Score("12+7=", "19", {});
   CHECK_FALSE(missing.correct);
