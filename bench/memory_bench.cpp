@@ -9,6 +9,7 @@
 #include <random>
 
 #include "bench/bench.hpp"
+#include "bench/int_options.hpp"
 #include "common/model/llama.hpp"
 #include "common/model/policy.hpp"
 #include "trainer/policy_loss.hpp"
@@ -149,19 +150,7 @@ int MemoryBenchCommand(const std::vector<std::string>& args, std::ostream& out) 
                                       {"--layers", 2},       {"--responses", 8},
                                       {"--length", 1024},    {"--micro-batch-tokens", 2048},
                                       {"--whole-logits", 1}, {"--threads", 1}};
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto it = o.find(args[i]);
-    if (it == o.end() || i + 1 >= args.size()) {
-      std::cerr << "crescent bench memory: unknown or incomplete option \"" << args[i] << "\"\n";
-      return 2;
-    }
-    try {
-      it->second = std::stoll(args[++i]);
-    } catch (const std::exception&) {
-      std::cerr << "crescent bench memory: " << args[i - 1] << " needs a number\n";
-      return 2;
-    }
-  }
+  if (!ParseIntOptions(args, "bench memory", o)) return 2;
   if (o["--length"] < 2 || o["--responses"] < 1 || o["--hidden"] < 16 || o["--vocab"] < 2 ||
       o["--micro-batch-tokens"] < 1) {
     std::cerr << "crescent bench memory: needs --length >= 2, --responses >= 1, --hidden >= 16, "

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench.hpp"
+#include "bench/int_options.hpp"
 #include "common/model/generator.hpp"
 #include "common/model/llama.hpp"
 #include "common/model/policy.hpp"
@@ -121,23 +122,7 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
     std::cerr << "crescent bench model: --shape is small or qwen3-0.6b, not \"" << shape << "\"\n";
     return 2;
   }
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--shape") {
-      ++i;
-      continue;
-    }
-    auto it = opt.find(args[i]);
-    if (it == opt.end() || i + 1 >= args.size()) {
-      std::cerr << "crescent bench model: unknown or incomplete option \"" << args[i] << "\"\n";
-      return 2;
-    }
-    try {
-      it->second = std::stoll(args[++i]);
-    } catch (const std::exception&) {
-      std::cerr << "crescent bench model: " << args[i - 1] << " needs a number\n";
-      return 2;
-    }
-  }
+  if (!ParseIntOptions(args, "bench model", opt, {"--shape"})) return 2;
   SetComputeThreads(static_cast<int>(opt["--threads"]));
   LlamaConfig c;
   c.hidden_size = opt["--hidden"];

@@ -47,10 +47,10 @@ class MathReward : public RewardFunction {
       return {options_.failure_reward, false, "math: the prompt has no \"answer\" metadata"};
     }
     const std::string answer = ExtractMathAnswer(response, options_.math_extract);
-    // With `whole` the answer is a number: "12+7" (the built-in task's
-    // question) is no answer to 12+7=.
-    const bool number =
-        options_.math_extract.fallback != AnswerFallback::kWhole || IsWellFormedNumber(answer);
+    // With `whole` a number is answered by a number: "12+7" (the built-in
+    // task's question) is no answer to 12+7=.
+    const bool number = options_.math_extract.fallback != AnswerFallback::kWhole ||
+                        !IsWellFormedNumber(it->second) || IsWellFormedNumber(answer);
     const bool correct =
         !answer.empty() && number && MathEquivalent(it->second, answer, options_.math);
     return {correct ? options_.correct_reward : options_.incorrect_reward, correct, ""};
