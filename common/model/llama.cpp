@@ -330,7 +330,7 @@ torch::Tensor LlamaImpl::Prefill(KvCache& cache, const torch::Tensor& slots,
   TORCH_CHECK(chunk > 0, "Prefill: chunk must be positive");
   // Each row's hidden state at its last token, filled in by the chunk that holds it.
   torch::Tensor last = torch::zeros({B, config_.hidden_size}, cos_.options());
-  const torch::Tensor last_index = lengths - 1;
+  const torch::Tensor last_index = lengths.to(last.device()) - 1;
   for (int64_t from = 0; from < T; from += chunk) {
     const int64_t n = std::min(chunk, T - from);
     torch::Tensor positions =
