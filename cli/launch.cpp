@@ -78,7 +78,8 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
 // one bigger than the embedding, a chat prompt the policy cannot render are
 // named here rather than by every rank. Every prompt is rendered and encoded as the
 // master will, and rollout.kv_cache_mb must hold the longest prompt plus
-// rollout.max_response_tokens of the policy's KV cache (config.json). The
+// rollout.max_response_tokens (at most the model's context) of the policy's
+// KV cache (config.json). The
 // weights are the ranks' to load (no LibTorch work here).
 void CheckInputs(const config::Config& c) {
   std::unique_ptr<task::PromptSource> source;
@@ -113,15 +114,20 @@ void CheckInputs(const config::Config& c) {
   }
   encode_all(eval_data, "eval.data_file", c.eval.data_file);
   if (c.rollout.kv_cache_mb > 0) {
-    const int64_t per_token = rollout::KvCacheBytesPerToken(dir);
+    const rollout::KvCacheSize cache = rollout::PolicyKvCache(dir);
+    const int64_t per_token = cache.bytes_per_token;
     const int64_t holds = c.rollout.kv_cache_mb * (int64_t{1} << 20) / per_token;
-    const int64_t sequence = static_cast<int64_t>(longest) + c.rollout.max_response_tokens;
+    // The generator's cache never exceeds the model's context.
+    const int64_t sequence = std::min(
+        cache.max_positions, static_cast<int64_t>(longest) + c.rollout.max_response_tokens);
     if (holds < sequence) {
       throw config::ConfigError(StrCat(
           "rollout.kv_cache_mb (", c.Where("rollout.kv_cache_mb"), "): ", c.rollout.kv_cache_mb,
           " MiB holds ", holds, " tokens of the KV cache of ", dir, " (", per_token,
           " bytes a token), fewer than its longest sequence: ", sequence,
-          " tokens (the longest prompt, ", longest, " tokens, plus rollout.max_response_tokens)"));
+          " tokens (the longest prompt, ", longest,
+          " tokens, plus rollout.max_response_tokens, at most the model's ", cache.max_positions,
+          " positions)"));
     }
   }
 }

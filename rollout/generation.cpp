@@ -86,8 +86,9 @@ std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
   return samples;
 }
 
-int64_t KvCacheBytesPerToken(const std::string& policy_dir) {
-  return model::KvCacheBytesPerToken(model::ReadHfConfig(policy_dir + "/config.json"));
+KvCacheSize PolicyKvCache(const std::string& policy_dir) {
+  const model::LlamaConfig c = model::ReadHfConfig(policy_dir + "/config.json");
+  return {model::KvCacheBytesPerToken(c), c.max_positions};
 }
 
 }  // namespace crescent::rollout

@@ -31,8 +31,11 @@ std::vector<proto::Sample> GenerateSamples(model::Policy& policy,
                                            int64_t slots, proto::PolicyVersion version,
                                            int64_t cache_mb = 0);
 
-// Bytes of KV cache one token of the model in `policy_dir` takes (from its
-// config.json, whose errors name it).
-int64_t KvCacheBytesPerToken(const std::string& policy_dir);
+// The KV cache of the model in `policy_dir` (from its config.json, whose
+// errors name it): bytes one token takes, and the longest sequence it holds.
+struct KvCacheSize {
+  int64_t bytes_per_token = 0, max_positions = 0;
+};
+KvCacheSize PolicyKvCache(const std::string& policy_dir);
 
 }  // namespace crescent::rollout
