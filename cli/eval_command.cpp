@@ -47,7 +47,8 @@ std::vector<reward::Outcome> GenerateAndScore(const config::Config& c, model::Po
                                               const std::vector<proto::GenerationTask>& tasks,
                                               int64_t per_prompt, Scored& totals) {
   std::vector<reward::Outcome> outcomes;
-  for (const proto::Sample& s : rollout::GenerateSamples(policy, tasks, c.rollout.batch_slots, 0, c.rollout.kv_cache_mb)) {
+  for (const proto::Sample& s :
+       rollout::GenerateSamples(policy, tasks, c.rollout.batch_slots, 0, c.rollout.kv_cache_mb)) {
     const proto::Prompt reward_prompt = encoder.ForReward(prompts[s.trajectory_id / per_prompt]);
     reward::Outcome o = composed.Score(reward_prompt.text, s.text, reward_prompt.metadata);
     totals.correct += o.correct;

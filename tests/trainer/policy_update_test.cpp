@@ -189,8 +189,8 @@ TEST_CASE("micro-batched steps after the first make the same update as whole one
     CHECK(changes[0] != 0.0);
     for (size_t i = 0; i < results[0].size(); ++i) {
       INFO("parameter " << i << " largest difference "
-                         << (results[1][i] - results[0][i]).abs().max().item<double>() << " of "
-                         << results[0][i].abs().max().item<double>());
+                        << (results[1][i] - results[0][i]).abs().max().item<double>() << " of "
+                        << results[0][i].abs().max().item<double>());
       CHECK(torch::allclose(results[1][i], results[0][i], 1e-3, 1e-5));
     }
   }
