@@ -39,18 +39,18 @@ struct Scored {
 };
 
 // Generates `tasks` (prompt_tokens set) and scores each response against its
-// prompt (prompts[task id / per_prompt]); returns one Outcome per task.
-std::vector<reward::Outcome> GenerateAndScore(const config::Config& c, model::Policy& policy,
-                                              master::PromptEncoder& encoder,
-                                              const reward::ComposedReward& composed,
-                                              const std::vector<proto::Prompt>& prompts,
-                                              const std::vector<proto::GenerationTask>& tasks,
-                                              int64_t per_prompt, Scored& totals) {
-  std::vector<reward::Outcome> outcomes;
+// prompt (prompts[task id / per_prompt]); returns one result per task.
+std::vector<reward::Composed> GenerateAndScore(const config::Config& c, model::Policy& policy,
+                                               master::PromptEncoder& encoder,
+                                               const reward::ComposedReward& composed,
+                                               const std::vector<proto::Prompt>& prompts,
+                                               const std::vector<proto::GenerationTask>& tasks,
+                                               int64_t per_prompt, Scored& totals) {
+  std::vector<reward::Composed> outcomes;
   for (const proto::Sample& s :
        rollout::GenerateSamples(policy, tasks, c.rollout.batch_slots, 0, c.rollout.kv_cache_mb)) {
     const proto::Prompt reward_prompt = encoder.ForReward(prompts[s.trajectory_id / per_prompt]);
-    reward::Outcome o = composed.Score(reward_prompt.text, s.text, reward_prompt.metadata);
+    reward::Composed o = composed.Score(reward_prompt, s.text);
     totals.correct += o.correct;
     totals.reward += o.reward;
     if (!o.error.empty() && totals.failures++ == 0) totals.first_error = o.error;
@@ -117,7 +117,7 @@ int EvalCommand(const std::vector<std::string>& args, std::ostream& out) {
       }
     }
     Scored s;
-    const std::vector<reward::Outcome> outcomes = GenerateAndScore(
+    const std::vector<reward::Composed> outcomes = GenerateAndScore(
         c, policy, encoder, composed, prompts, EncodeTasks(encoder, sampled, data), samples, s);
     std::vector<int64_t> correct(prompts.size(), 0);
     for (size_t t = 0; t < outcomes.size(); ++t) correct[t / samples] += outcomes[t].correct;

@@ -243,7 +243,9 @@ class Master {
     for (const auto& [id, score] : scores) {
       const bool repeated = state.trajectories().at(id).finish == proto::FinishReason::kRepeat;
       changes.emplace_back(replay::ScoreTrajectory{
-          id, score.reward - (repeated ? job_.config.reward.repeat_penalty : 0.0), score.correct});
+          id, score.reward - (repeated ? job_.config.reward.repeat_penalty : 0.0), score.correct,
+          score.details});
+      for (const std::string& name : score.failed) ++m.reward_errors[name];
     }
     progress_.Commit(changes);
     std::set<uint64_t> completed;

@@ -27,6 +27,7 @@ void MetricsLog::Iteration(const IterationMetrics& m) {
                          {"policy_version", m.policy_version},
                          {"generated_with_policy_versions", m.generated_with},
                          {"samples_scored", m.samples_scored},
+                         {"reward_errors", m.reward_errors},
                          {"samples_trained", m.samples_trained},
                          {"mean_reward", m.reward_sum / n},
                          {"mean_length_reward", m.length_reward_sum / n},

@@ -18,6 +18,7 @@ struct IterationMetrics {
   proto::PolicyVersion policy_version = 0;
   std::vector<proto::PolicyVersion> generated_with;  // by each rollout worker
   size_t samples_scored = 0;
+  std::map<std::string, int64_t> reward_errors;  // samples a reward function failed on, by name
   double samples_trained = 0;
   // Sums over the trained samples.
   double reward_sum = 0, length_reward_sum = 0, correct = 0, tokens = 0, samples = 0;

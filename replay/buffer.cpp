@@ -155,6 +155,7 @@ void BufferState::ApplyOne(const Change& change) {
           t.scored = true;
           t.reward = c.reward;
           t.correct = c.correct;
+          t.reward_details = c.details;
           UpdateGroupState(groups_.at(t.group_id));
         } else if constexpr (std::is_same_v<T, RestartTrajectory>) {
           const uint64_t group_id = trajectories_.at(c.old_id).group_id;

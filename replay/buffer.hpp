@@ -56,6 +56,7 @@ struct Trajectory {
   bool scored = false;
   double reward = 0;
   bool correct = false;
+  std::string reward_details;  // JSON object: each reward function's details, by name
   bool finished() const { return finish != FinishReason::kBudget; }
   size_t response_tokens() const;
 };
@@ -119,6 +120,7 @@ struct ScoreTrajectory {
   uint64_t trajectory_id = 0;
   double reward = 0;
   bool correct = false;
+  std::string details = {};  // Trajectory::reward_details
 };
 
 // Drops an unfinished trajectory and puts a fresh one (the next id) in its slot.

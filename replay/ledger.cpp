@@ -43,6 +43,9 @@ nlohmann::json TrajectoryJson(const Trajectory& t, bool with_tokens) {
   if (t.scored) {
     j["reward"] = t.reward;
     j["correct"] = t.correct;
+    if (!t.reward_details.empty()) {
+      j["reward_details"] = nlohmann::json::parse(t.reward_details, nullptr, false);
+    }
   }
   return j;
 }

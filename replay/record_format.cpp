@@ -1,4 +1,4 @@
-// The replay buffer's record schema, version 2 (grammar: record_format.hpp).
+// The replay buffer's record schema, version 3 (grammar: record_format.hpp).
 #include "replay/record_format.hpp"
 
 #include <cstring>
@@ -192,6 +192,8 @@ void Put(Writer& w, const task::Prompt& p) {
     w.Str(m.role);
     w.Str(m.content);
   }
+  w.U64(p.json_metadata.size());
+  for (const auto& key : p.json_metadata) w.Str(key);
 }
 task::Prompt ReadPrompt(Reader& r) {
   task::Prompt p;
@@ -207,6 +209,7 @@ task::Prompt ReadPrompt(Reader& r) {
     m.content = r.Str();
     p.messages.push_back(std::move(m));
   }
+  for (uint64_t n = r.Count(8); n > 0; --n) p.json_metadata.insert(r.Str());
   return p;
 }
 
@@ -237,6 +240,7 @@ void Put(Writer& w, const Trajectory& t) {
   w.Bool(t.scored);
   w.F64(t.reward);
   w.Bool(t.correct);
+  w.Str(t.reward_details);
 }
 Trajectory ReadTrajectory(Reader& r) {
   Trajectory t;
@@ -249,6 +253,7 @@ Trajectory ReadTrajectory(Reader& r) {
   t.scored = r.Bool();
   t.reward = r.F64();
   t.correct = r.Bool();
+  t.reward_details = r.Str();
   return t;
 }
 
@@ -329,6 +334,7 @@ void Put(Writer& w, const Change& change) {
           w.U64(c.trajectory_id);
           w.F64(c.reward);
           w.Bool(c.correct);
+          w.Str(c.details);
         } else if constexpr (std::is_same_v<T, RestartTrajectory>) {
           w.U8(uint8_t(Tag::kRestartTrajectory));
           w.U64(c.old_id);
@@ -386,6 +392,7 @@ Change ReadChange(Reader& r) {
       c.trajectory_id = r.U64();
       c.reward = r.F64();
       c.correct = r.Bool();
+      c.details = r.Str();
       return c;
     }
     case uint8_t(Tag::kRestartTrajectory): {

@@ -10,29 +10,29 @@
 // tests/replay/record_format_test.cpp, fails until the expected bytes are
 // updated with it).
 //
-// Version 2 (version 1 had no messages in a prompt; a build of version 2
-// refuses its files by name). u8/u32/u64/i32/i64: little-endian integers; f32/f64: IEEE-754
+// Version 3 (version 2 had no reward details and no JSON metadata keys,
+// version 1 no messages in a prompt; a build refuses other versions' files by
+// name). u8/u32/u64/i32/i64: little-endian integers; f32/f64: IEEE-754
 // bits, little-endian; bool: u8 0 or 1; str: u64 byte count, bytes;
 // list<T>: u64 count, T...
 //   record      = list<change>
 //   change      = u8 tag, body:  1 StartGroup    u64 group, prompt, i64 iteration, list<u64> ids
 //                                2 AddSegment    u64 trajectory, list<i32> prompt tokens,
 //                                                segment, finish, str text
-//                                3 Score         u64 trajectory, f64 reward, bool correct
-//                                4 Restart       u64 old, u64 new, str reason, i64 iteration
-//                                5 DropGroup     u64 group, str reason, i64 iteration
-//                                6 TrainGroups   list<u64> groups, i64 iteration, i64 version
-//                                7 Rewind        i64 version
-//                                8 CommitTraining i64 version
-//                                9 LedgerWritten u64 count
+//                                3 Score         u64 trajectory, f64 reward, bool correct, str
+//                                details 4 Restart       u64 old, u64 new, str reason, i64
+//                                iteration 5 DropGroup     u64 group, str reason, i64 iteration 6
+//                                TrainGroups   list<u64> groups, i64 iteration, i64 version 7
+//                                Rewind        i64 version 8 CommitTraining i64 version 9
+//                                LedgerWritten u64 count
 //                               10 SetPosition   position
 //   prompt      = str id, str text, list<(str key, str value)> metadata,
-//                 list<(str role, str content)> messages
+//                 list<(str role, str content)> messages, list<str> JSON metadata keys
 //   segment     = u8 source (0 policy, 1 environment), list<i32> tokens, list<f32> logprobs,
 //                 i64 policy version, i64 iteration
 //   finish      = u8: 0 stop, 1 length, 2 repeat, 3 budget (unfinished)
 //   trajectory  = u64 id, u64 group, list<i32> prompt tokens, list<segment>, finish, str text,
-//                 bool scored, f64 reward, bool correct
+//                 bool scored, f64 reward, bool correct, str reward details
 //   group       = u64 id, prompt, i64 created iteration, list<u64> trajectories,
 //                 u8 state (0 collecting, 1 ready, 2 trained), i64 trained iteration,
 //                 i64 trained version
@@ -54,7 +54,7 @@
 
 namespace crescent::replay::record {
 
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 // The whole state of a BufferState, as a snapshot holds it.
 struct Image {

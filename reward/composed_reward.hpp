@@ -1,6 +1,7 @@
 // The reward of a sample as a run scores it: the configured functions
-// (reward.functions) summed. The reward services and `crescent eval` both
-// score through this, so that they give the same rewards.
+// (reward.functions, or the sample's domain's list in reward.domains),
+// weighted and summed. The reward services, `crescent eval` and `crescent
+// reward eval` all score through this, so that they give the same rewards.
 #pragma once
 
 #include <map>
@@ -13,23 +14,38 @@
 
 namespace crescent::reward {
 
-// reward: the sum of the functions' rewards; correct: every function says
-// so; error: the functions' errors joined with "; ". A function that throws
-// scores reward.failure_reward, not correct, with the exception's message as
-// its error.
-class ComposedReward : public RewardFunction {
- public:
-  // The functions of config.reward.functions with the options of the
-  // config's reward section. Throws std::runtime_error naming
-  // reward.functions and where it was set when one cannot be made.
-  explicit ComposedReward(const config::Config& config);
+// What ComposedReward says of a sample.
+struct Composed {
+  double reward = 0;     // sum of weight * (the function's reward, or its fallback when it failed)
+  bool correct = false;  // every function that judges correctness says so (none: reward > 0)
+  std::string error;     // the failed functions' errors joined with "; "
+  std::string details;   // JSON object: function name -> {"reward", "correct", "error", ...}
+  std::vector<std::string> failed;  // the names of the functions that failed
+};
 
-  Outcome Score(const std::string& prompt, const std::string& response,
-                const std::map<std::string, std::string>& metadata) const override;
+class ComposedReward {
+ public:
+  // The functions of config.reward.functions and config.reward.domains with
+  // the options of the config's reward section. Throws std::runtime_error
+  // naming the key and where it was set when one cannot be made (an unknown
+  // name, a plug-in that does not load, a command that is not found, a bad
+  // pattern).
+  explicit ComposedReward(const config::Config& config);
+  ~ComposedReward();
+
+  // A function that fails (or throws) scores its entry's fallback (else
+  // reward.failure_reward) and is not correct.
+  Composed Score(const task::Prompt& prompt, const std::string& response) const;
 
  private:
-  RewardOptions options_;
-  std::vector<std::unique_ptr<RewardFunction>> functions_;
+  struct Entry {
+    std::string name;  // unique within its list: "regex", "regex#2", ...
+    double weight;
+    double fallback;
+    std::unique_ptr<RewardFunction> function;
+  };
+  std::vector<Entry> defaults_;
+  std::map<std::string, std::vector<Entry>> domains_;
 };
 
 }  // namespace crescent::reward

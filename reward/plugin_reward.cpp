@@ -59,9 +59,8 @@ class PluginReward : public RewardFunction {
         options_(options) {}
   ~PluginReward() override { dlclose(handle_); }
 
-  Outcome Score(const std::string& prompt, const std::string& response,
-                const std::map<std::string, std::string>& metadata) const override {
-    const std::string metadata_json = nlohmann::json(metadata).dump();
+  Outcome Score(const task::Prompt& prompt, const std::string& response) const override {
+    const std::string metadata_json = nlohmann::json(prompt.metadata).dump();
     int fds[2];
     if (pipe(fds) != 0) return Fail(StrCat("pipe: ", std::strerror(errno)));
     const pid_t pid = fork();
@@ -69,7 +68,7 @@ class PluginReward : public RewardFunction {
       close(fds[0]), close(fds[1]);
       return Fail(StrCat("fork: ", std::strerror(errno)));
     }
-    if (pid == 0) RunChild(fds[1], prompt, response, metadata_json);  // never returns
+    if (pid == 0) RunChild(fds[1], prompt.text, response, metadata_json);  // never returns
     close(fds[1]);
     Outcome out = Collect(fds[0], pid);
     close(fds[0]);
@@ -149,7 +148,7 @@ class PluginReward : public RewardFunction {
     if (!error.empty()) return Fail(StrCat("reported: ", error));
     if (!std::isfinite(r.reward))
       return Fail(StrCat("returned a non-finite reward (", r.reward, ")"));
-    return {r.reward, r.correct != 0, ""};
+    return {r.reward, r.correct != 0, true, "", ""};
   }
 
   // Waits for the child until `deadline`, then kills its process group.
@@ -172,7 +171,7 @@ class PluginReward : public RewardFunction {
   }
 
   Outcome Fail(const std::string& reason) const {
-    return {options_.failure_reward, false, StrCat("reward plug-in ", path_, ": ", reason)};
+    return {0, false, true, StrCat("reward plug-in ", path_, ": ", reason), ""};
   }
 
   std::string path_;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
+#include "common/task/prompt.hpp"
 #include "reward/math_verify.hpp"
 
 namespace crescent::reward {
@@ -15,15 +16,25 @@ namespace crescent::reward {
 struct Outcome {
   double reward = 0;
   bool correct = false;
-  std::string error;  // empty on success; names the function and the reason otherwise
+  // False for a function that does not say whether a response is correct (a
+  // command plug-in whose reply has no "correct").
+  bool judged = true;
+  std::string error;    // empty on success; names the function and the reason otherwise
+  std::string details;  // a JSON object's text (the extracted answer, ...); "" for none
 };
 
 class RewardFunction {
  public:
   virtual ~RewardFunction() = default;
-  // Thread-compatible: const, but a plug-in's Score forks a child per call.
-  virtual Outcome Score(const std::string& prompt, const std::string& response,
-                        const std::map<std::string, std::string>& metadata) const = 0;
+  // `prompt.text` is the prompt as the reward sees it (a chat rendered to
+  // text); its metadata holds "answer", "tests", "domain", .... Not
+  // thread-safe (a command plug-in talks to one process).
+  virtual Outcome Score(const task::Prompt& prompt, const std::string& response) const = 0;
+  // Shorthand for a plain prompt with string metadata.
+  Outcome Score(const std::string& prompt, const std::string& response,
+                const std::map<std::string, std::string>& metadata) const {
+    return Score(task::Prompt{prompt, prompt, metadata}, response);
+  }
 };
 
 struct RewardOptions {
@@ -35,23 +46,41 @@ struct RewardOptions {
   MathOptions math;
   // "format": reward when the response is one well-formed number, else 0.
   double format_reward = 1.0;
-  // Plug-ins: wall-clock limit per call; the reward a failed call gets.
+  // Plug-ins: wall-clock limit per call.
   double plugin_timeout_s = 5.0;
-  double failure_reward = 0.0;
+  // "regex": a POSIX extended regular expression.
+  std::string pattern;
 };
 
 // The options the config's reward section sets.
 RewardOptions RewardOptionsOf(const config::RewardSection& reward);
 
-// By name: "math" (the response's final answer, ExtractMathAnswer, is
-// MathEquivalent to metadata "answer"), "format" (the response is a single number), or the path
-// of a plug-in shared library (contains '/' or ends in ".so"; see
-// reward/plugin_abi.h). Throws std::invalid_argument for an unknown name and
-// std::runtime_error for a plug-in that cannot be loaded.
+// By name, a built-in (docs/rewards.md; rewards of 1 or 0 unless said):
+//   math         the final answer (ExtractMathAnswer) is MathEquivalent to
+//                metadata "answer": correct_reward, else incorrect_reward
+//   format       the response is a single number: format_reward, else 0
+//   exact        the text after the last "</think>", trimmed, equals
+//                metadata "answer", trimmed
+//   regex        options.pattern matches somewhere in the text after the
+//                last "</think>"
+//   think_format one "<think>...</think>" block opens the response and an
+//                answer follows it
+//   json_format  the text after the last "</think>" (in a ```json fence or
+//                not) is one JSON value
+// or the path of a C plug-in (contains '/' or ends in ".so"; see
+// reward/plugin_abi.h). Throws std::invalid_argument for an unknown name or
+// a bad pattern and std::runtime_error for a plug-in that cannot be loaded.
 std::unique_ptr<RewardFunction> MakeRewardFunction(const std::string& name_or_path,
                                                    const RewardOptions& options = {});
 
 // True when `text` (trimmed) is one number: [+-]digits[.digits] or a/b.
 bool IsWellFormedNumber(const std::string& text);
+
+// The text after the last "</think>", or all of it when there is none.
+std::string AfterThinking(const std::string& response);
+
+// A prompt's metadata as a JSON object's text, each value with its JSON type
+// (Prompt::json_metadata), as a command plug-in receives it.
+std::string MetadataJson(const task::Prompt& prompt);
 
 }  // namespace crescent::reward

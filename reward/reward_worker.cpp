@@ -10,7 +10,7 @@
 namespace crescent::reward {
 namespace {
 
-// The configured reward functions of one rank (ComposedReward: their sum).
+// The configured reward functions of one rank (ComposedReward: their weighted sum).
 class RewardWorker : public RewardService {
  public:
   explicit RewardWorker(const net::JobContext& job) : reward_(job.config) {}
@@ -19,12 +19,14 @@ class RewardWorker : public RewardService {
     auto t0 = std::chrono::steady_clock::now();
     proto::ScoreResult result;
     for (const auto& item : request.items) {
-      const Outcome o = reward_.Score(item.prompt.text, item.response, item.prompt.metadata);
+      Composed o = reward_.Score(item.prompt, item.response);
       proto::Score score;
       score.trajectory_id = item.trajectory_id;
       score.reward = o.reward;
       score.correct = o.correct;
-      score.error = o.error;
+      score.error = std::move(o.error);
+      score.details = std::move(o.details);
+      score.failed = std::move(o.failed);
       result.scores.push_back(std::move(score));
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

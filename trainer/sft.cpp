@@ -31,9 +31,7 @@ double HeldoutAccuracy(model::Policy& policy, const std::vector<task::Prompt>& h
   auto math = reward::MakeRewardFunction("math", reward::RewardOptionsOf(c.reward));
   double correct = 0;
   for (size_t i = 0; i < results.size(); ++i) {
-    correct += math->Score(heldout[i].text, policy.tokenizer.DecodeResponse(results[i].tokens),
-                           heldout[i].metadata)
-                   .correct;
+    correct += math->Score(heldout[i], policy.tokenizer.DecodeResponse(results[i].tokens)).correct;
   }
   return results.empty() ? 0 : correct / results.size();
 }

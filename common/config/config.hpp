@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -195,8 +196,25 @@ struct TrainerSection {
   void Visit(V& v);
 };
 
+// One entry of reward.functions or of a reward.domains list: a built-in or a
+// C plug-in by `fn` (a name, or the path of a shared library), or an
+// any-language plug-in by `cmd` (its command line); exactly one of the two.
+// In YAML a bare string is `fn` with the defaults.
+struct RewardFunctionSpec {
+  std::string fn;
+  std::vector<std::string> cmd = {};
+  double weight = 1.0;
+  std::optional<double> fallback = {};  // its reward when it fails; unset: reward.failure_reward
+  std::string pattern = {};             // fn: regex only
+  // How errors, metrics and details name it: `fn`, or `cmd` joined by spaces.
+  std::string Name() const;
+};
+
 struct RewardSection {
-  std::vector<std::string> functions = {"math"};
+  std::vector<RewardFunctionSpec> functions = {{"math"}};
+  // A prompt's metadata "domain" -> the functions that score it instead of
+  // `functions`.
+  std::map<std::string, std::vector<RewardFunctionSpec>> domains = {};
   double timeout_s = 5.0;
   double correct_reward = 1.0;
   double incorrect_reward = 0.0;

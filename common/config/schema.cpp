@@ -344,10 +344,17 @@ void TrainerSection::Visit(V& v) {
 template <class V>
 void RewardSection::Visit(V& v) {
   v.Field("functions", functions,
-          "Reward functions summed per sample: built-in names (math, format) or paths to plug-in "
-          "shared libraries (docs/rewards.md).");
+          "Reward functions whose weighted sum is a sample's reward: each a built-in name (math, "
+          "format, exact, regex, think_format, json_format), the path of a C plug-in (.so), or "
+          "a map {fn: NAME or PATH | cmd: [COMMAND, ARGS...], weight: 1.0, fallback: "
+          "failure_reward, pattern: REGEX (regex only)}; cmd runs an any-language plug-in "
+          "(docs/rewards.md).");
+  v.Field("domains", domains,
+          "A prompt's metadata \"domain\" -> its own list of reward functions (as in "
+          "functions), used instead of functions for that domain's prompts.");
   v.Field("timeout_s", timeout_s,
-          "A plug-in taking longer than this on a sample scores failure_reward for it.",
+          "A plug-in (C or command) taking longer than this on a sample scores its fallback for "
+          "it.",
           Positive());
   v.Field("correct_reward", correct_reward, "math: the reward of a correct answer.");
   v.Field("incorrect_reward", incorrect_reward, "math: the reward of a wrong or missing answer.");
@@ -363,8 +370,9 @@ void RewardSection::Visit(V& v) {
           "(integers and fractions compare exactly; docs/rewards.md).",
           NonNegative());
   v.Field("failure_reward", failure_reward,
-          "The reward of a sample whose reward function failed (a plug-in crashed, hung, or "
-          "reported an error; a prompt without the metadata a function needs).");
+          "The reward a function gives (before its weight) when it fails on a sample (a plug-in "
+          "crashed, hung, or reported an error; a prompt without the metadata a function needs), "
+          "unless its entry sets a fallback.");
   v.Field("repeat_penalty", repeat_penalty,
           "Subtracted from the reward of a response stopped by the repetition detector.",
           NonNegative());

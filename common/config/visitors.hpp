@@ -4,7 +4,9 @@
 //
 // A field is stored in its consumer's type (an enum, std::chrono::milliseconds,
 // a byte count) and read and written in YAML as its Codec<T>::Yaml type: one of
-// integer, number, boolean, string, list of strings.
+// integer, number, boolean, string, list of strings, or one of the reward
+// section's structured types (a list of reward functions, a map of domains to
+// such lists; reward_functions.cpp).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -146,6 +148,8 @@ const char* TypeName(const double*);
 const char* TypeName(const bool*);
 const char* TypeName(const std::string*);
 const char* TypeName(const std::vector<std::string>*);
+const char* TypeName(const std::vector<RewardFunctionSpec>*);
+const char* TypeName(const std::map<std::string, std::vector<RewardFunctionSpec>>*);
 
 std::string Join(const std::string& prefix, const char* key);
 std::string Quote(const std::string& s);
@@ -159,6 +163,22 @@ bool ParseScalar(const YAML::Node& n, double* out);
 bool ParseScalar(const YAML::Node& n, bool* out);
 bool ParseScalar(const YAML::Node& n, std::string* out);
 bool ParseScalar(const YAML::Node& n, std::vector<std::string>* out);
+
+inline const char* Article(const char* type) {
+  return (type[0] == 'a' || type[0] == 'i') ? "an " : "a ";
+}
+
+// Reads a field's YAML value: "" when it has the field's YAML type, else what
+// was expected. The structured types say which item is wrong and why.
+template <class Y>
+std::string ParseYaml(const YAML::Node& n, Y* out) {
+  if (ParseScalar(n, out)) return "";
+  const char* type = TypeName(out);
+  return StrCat("expected ", Article(type), type);
+}
+std::string ParseYaml(const YAML::Node& n, std::vector<RewardFunctionSpec>* out);
+std::string ParseYaml(const YAML::Node& n,
+                      std::map<std::string, std::vector<RewardFunctionSpec>>* out);
 
 class Parser {
  public:
@@ -186,11 +206,9 @@ class Parser {
     }
     const YAML::Node n = node_[name];
     Y parsed{};
-    if (!ParseScalar(n, &parsed)) {
-      const char* type = TypeName(&parsed);
-      Fail(key, n, StrCat("expected ", Article(type), type), Describe(n));
-    }
-    std::string problem = check ? check(parsed) : "";
+    std::string problem = ParseYaml(n, &parsed);
+    if (!problem.empty()) Fail(key, n, problem, Describe(n));
+    problem = check ? check(parsed) : "";
     if (problem.empty()) problem = C::Decode(parsed, value);
     if (!problem.empty()) Fail(key, n, problem, Describe(n));
     (*provenance_)[key] = Where(key, n);
@@ -215,10 +233,6 @@ class Parser {
   void RejectUnknown() const;
 
  private:
-  static const char* Article(const char* type) {
-    return (type[0] == 'a' || type[0] == 'i') ? "an " : "a ";
-  }
-
   YAML::Node node_;
   std::string prefix_;
   const std::string& source_;
@@ -250,6 +264,8 @@ class Emitter {
   void Emit(const bool& v);
   void Emit(const std::string& v);
   void Emit(const std::vector<std::string>& v);
+  void Emit(const std::vector<RewardFunctionSpec>& v);
+  void Emit(const std::map<std::string, std::vector<RewardFunctionSpec>>& v);
   YAML::Emitter& out_;
 };
 
@@ -279,6 +295,8 @@ class Documenter {
   static std::string Default(const bool& v);
   static std::string Default(const std::string& v);
   static std::string Default(const std::vector<std::string>& v);
+  static std::string Default(const std::vector<RewardFunctionSpec>& v);
+  static std::string Default(const std::map<std::string, std::vector<RewardFunctionSpec>>& v);
   std::ostream& out_;
   std::string prefix_;
 };

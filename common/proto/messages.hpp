@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cereal/types/map.hpp>
+#include <cereal/types/set.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstdint>
@@ -33,7 +34,7 @@ void serialize(A& a, Message& m) {
 }
 template <class A>
 void serialize(A& a, Prompt& p) {
-  a(p.id, p.text, p.metadata, p.messages);
+  a(p.id, p.text, p.metadata, p.messages, p.json_metadata);
 }
 }  // namespace crescent::task
 
@@ -226,10 +227,12 @@ struct Score {
   uint64_t trajectory_id = 0;
   double reward = 0;
   bool correct = false;
-  std::string error;  // why the reward function failed on this sample, if it did
+  std::string error;                // why a reward function failed on this sample, if one did
+  std::string details;              // JSON object: each reward function's details, by name
+  std::vector<std::string> failed;  // the names of the functions that failed
   template <class A>
   void serialize(A& a) {
-    a(trajectory_id, reward, correct, error);
+    a(trajectory_id, reward, correct, error, details, failed);
   }
 };
 

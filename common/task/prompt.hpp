@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct Prompt {
   // and with an initializer, so that brace-initialising {id, text, metadata}
   // still means what it did (and draws no missing-initializer warning).
   std::vector<Message> messages = {};
+  // The metadata keys whose value is JSON text (the data file had a number,
+  // boolean, array, object or null there) rather than a string, so that a
+  // command reward plug-in receives each value with its JSON type.
+  std::set<std::string> json_metadata = {};
 };
 
 }  // namespace crescent::task

@@ -68,6 +68,7 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
       for (const auto& [key, value] : j.items()) {
         if (key == "prompt" || key == "messages" || key == "id") continue;
         p.metadata[key] = internal::MetadataValue(value);
+        if (!value.is_string()) p.json_metadata.insert(key);
       }
     } catch (const std::exception& e) {
       throw std::runtime_error(StrCat(path, ":", number, ": ", e.what()));

@@ -34,9 +34,9 @@ std::vector<Change> EveryChange() {
   add.segment = {SegmentSource::kPolicy, {4}, {-0.5f}, 2, 3};
   add.finish = FinishReason::kLength;
   add.text = "ok";
-  return {StartGroup{1, {"p", "q", {{"answer", "4"}}, {{"user", "q"}}}, 3, {1}},
+  return {StartGroup{1, {"p", "q", {{"answer", "4"}}, {{"user", "q"}}, {"answer"}}, 3, {1}},
           add,
-          ScoreTrajectory{1, 0.5, true},
+          ScoreTrajectory{1, 0.5, true, "{}"},
           RestartTrajectory{1, 2, "r", 4},
           DropGroup{1, "d", 5},
           TrainGroups{{1}, 6, 7},
@@ -46,10 +46,10 @@ std::vector<Change> EveryChange() {
           SetPosition{{11, 12, "s"}}};
 }
 
-TEST_CASE("record format version 2 encodes changes to these exact bytes", "[replay]") {
+TEST_CASE("record format version 3 encodes changes to these exact bytes", "[replay]") {
   // If this fails, the on-disk format changed: bump record::kFormatVersion
   // (older journals are then refused by name) and update these bytes.
-  CHECK(record::kFormatVersion == 2);
+  CHECK(record::kFormatVersion == 3);
   const std::string bytes = record::EncodeChanges(EveryChange());
   // clang-format off
   CHECK(Hex(bytes) ==
@@ -60,12 +60,14 @@ TEST_CASE("record format version 2 encodes changes to these exact bytes", "[repl
         "0100000000000000" "34"                                           //  "4"}
         "0100000000000000" "0400000000000000" "75736572"                  // [{"user",
         "0100000000000000" "71"                                           //   "q"}]
+        "0100000000000000" "0600000000000000" "616e73776572"              // JSON keys ["answer"]
         "0300000000000000" "0100000000000000" "0100000000000000"          // iteration 3, ids [1]
         "02" "0100000000000000" "0200000000000000" "07000000" "ffffffff"  // AddSegment 1 [7,-1]
         "00" "0100000000000000" "04000000" "0100000000000000" "000000bf"  // policy [4] [-0.5]
         "0200000000000000" "0300000000000000" "01"                        // v2 it3 kLength
         "0200000000000000" "6f6b"                                         // "ok"
         "03" "0100000000000000" "000000000000e03f" "01"                   // Score 1 0.5 true
+        "0200000000000000" "7b7d"                                         // details "{}"
         "04" "0100000000000000" "0200000000000000"                        // Restart 1 -> 2
         "0100000000000000" "72" "0400000000000000"                        // "r" it 4
         "05" "0100000000000000" "0100000000000000" "64" "0500000000000000"  // Drop 1 "d" 5
@@ -166,8 +168,8 @@ TEST_CASE("a log of another record format version is refused by name", "[replay]
     CHECK(e.file() == log);
     CHECK(e.found_version() == record::kFormatVersion + 1);
     CHECK(e.supported_version() == record::kFormatVersion);
-    CHECK_THAT(e.what(), Catch::Contains(log) && Catch::Contains("record format version 3") &&
-                             Catch::Contains("reads version 2 only"));
+    CHECK_THAT(e.what(), Catch::Contains(log) && Catch::Contains("record format version 4") &&
+                             Catch::Contains("reads version 3 only"));
   };
   try {
     ReplayBuffer buffer(Env::Posix(), dir, JournalOptions{});

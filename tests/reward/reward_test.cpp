@@ -121,7 +121,6 @@ TEST_CASE("the reward keys of the config set the rewards scored", "[reward]") {
   section.correct_reward = 3;
   section.incorrect_reward = -0.5;
   section.format_reward = 0.25;
-  section.failure_reward = -2;
   section.timeout_s = 1.5;
   const RewardOptions options = RewardOptionsOf(section);
   CHECK(options.plugin_timeout_s == 1.5);
@@ -129,9 +128,10 @@ TEST_CASE("the reward keys of the config set the rewards scored", "[reward]") {
   auto math = MakeRewardFunction("math", options);
   CHECK(math->Score("", "19", meta).reward == 3);
   CHECK(math->Score("", "18", meta).reward == -0.5);
-  // A prompt without the metadata math needs is a failure, not a wrong answer.
+  // A prompt without the metadata math needs is a failure, not a wrong answer
+  // (ComposedReward gives it the fallback).
   const Outcome missing = math->Score("", "19", {});
-  CHECK(missing.reward == -2);
+  CHECK_FALSE(missing.correct);
   CHECK_FALSE(missing.error.empty());
   auto format = MakeRewardFunction("format", options);
   CHECK(format->Score("", "42", {}).reward == 0.25);
