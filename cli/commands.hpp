@@ -58,6 +58,17 @@ int GenerateCommand(const std::vector<std::string>& args, std::ostream& out);
 // line. Returns 0; throws for bad arguments, data or config.
 int EvalCommand(const std::vector<std::string>& args, std::ostream& out);
 
+// `crescent reward eval [CONFIG] --input FILE|- [--set key=value]...`: scores
+// each JSON line of FILE (or stdin) — "prompt" or "messages", "response", and
+// the metadata keys at top level — with the config's rewards, as a run's
+// reward services do, and writes one line per input line, in order:
+// {"reward", "correct", "details": {function name: {...}}, "error": string or
+// null}; a line that cannot be scored gets reward and correct null and an
+// error naming the file and line (docs/rewards.md). Blank lines are skipped.
+// Returns 0 when every line was scored, 1 otherwise, 2 for bad arguments;
+// throws config::ConfigError for a bad config (reward functions included).
+int RewardCommand(const std::vector<std::string>& args, std::ostream& out);
+
 // `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
 // in, one JSON array of ids per line out (reversed with --decode). Returns 0;
 // bad arguments or input lines throw std::runtime_error naming the line.

@@ -26,6 +26,7 @@
 #include "master/master.hpp"
 #include "master/prompt_encoder.hpp"
 #include "master/prompt_feed.hpp"
+#include "reward/composed_reward.hpp"
 #include "reward/reward_worker.hpp"
 #include "rollout/generation.hpp"
 #include "rollout/rollout_worker.hpp"
@@ -72,7 +73,8 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
   env::WriteFileAtomically(env, path, config::ToYaml(c));
 }
 
-// The prompts file, eval.data_file and the initial policy's tokenizer
+// The reward functions (an unknown name, a C plug-in that does not load, a
+// command not found), the prompts file, eval.data_file and the initial policy's tokenizer
 // (RUN_DIR/sft or model.path, when the directory is there), checked before
 // mpirun starts: a bad JSONL line, a checkpoint without a tokenizer or with
 // one bigger than the embedding, a chat prompt the policy cannot render are
@@ -82,6 +84,11 @@ void CheckOrWriteRunConfig(env::Env* env, const config::Config& c) {
 // KV cache (config.json). The
 // weights are the ranks' to load (no LibTorch work here).
 void CheckInputs(const config::Config& c) {
+  try {
+    reward::ComposedReward check(c);  // loads C plug-ins and finds commands; starts none
+  } catch (const std::exception& e) {
+    throw config::ConfigError(e.what());  // names the key and its line
+  }
   std::unique_ptr<task::PromptSource> source;
   if (c.task.name == task::SourceKind::kJsonl) source = task::MakeTaskSource(c);
   const std::vector<task::Prompt> eval_data = master::ReadEvalData(c);

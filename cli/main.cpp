@@ -92,6 +92,9 @@ void Usage(std::ostream& out) {
          "  eval [CONFIG] --data FILE [--model DIR] [--samples N] [--set key=value]...\n"
          "                                       the policy's greedy accuracy on a JSONL set\n"
          "                                       (as a run evaluates), pass@k with --samples\n"
+         "  reward eval [CONFIG] --input FILE|- [--set key=value]...\n"
+         "                                       the config's rewards on JSONL prompt + response\n"
+         "                                       lines, one JSON result a line\n"
          "  generate --model DIR --input FILE [--output FILE] [--max-tokens N]\n"
          "           [--temperature T] [--top-k K] [--top-p P] [--samples N] [--seed S]\n"
          "           [--chat-template true|false] [--enable-thinking true|false]\n"
@@ -152,6 +155,7 @@ int main(int argc, char** argv) {
     if (command == "export") return cli::ExportCommand(args, std::cout);
     if (command == "generate") return cli::GenerateCommand(args, std::cout);
     if (command == "eval") return cli::EvalCommand(args, std::cout);
+    if (command == "reward") return cli::RewardCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

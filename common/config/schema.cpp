@@ -346,9 +346,9 @@ void RewardSection::Visit(V& v) {
   v.Field("functions", functions,
           "Reward functions whose weighted sum is a sample's reward: each a built-in name (math, "
           "format, exact, regex, think_format, json_format), the path of a C plug-in (.so), or "
-          "a map {fn: NAME or PATH | cmd: [COMMAND, ARGS...], weight: 1.0, fallback: "
-          "failure_reward, pattern: REGEX (regex only)}; cmd runs an any-language plug-in "
-          "(docs/rewards.md).");
+          "a map with fn (a name or path) or cmd (an any-language plug-in's command line, "
+          "[COMMAND, ARGS...]), and optionally weight (1), fallback (its reward when it fails; "
+          "default failure_reward) and pattern (regex only) (docs/rewards.md).");
   v.Field("domains", domains,
           "A prompt's metadata \"domain\" -> its own list of reward functions (as in "
           "functions), used instead of functions for that domain's prompts.");

@@ -227,9 +227,9 @@ struct Score {
   uint64_t trajectory_id = 0;
   double reward = 0;
   bool correct = false;
-  std::string error;                // why a reward function failed on this sample, if one did
-  std::string details;              // JSON object: each reward function's details, by name
-  std::vector<std::string> failed;  // the names of the functions that failed
+  std::string error;                     // why a reward function failed on this sample, if one did
+  std::string details = {};              // JSON object: each reward function's details, by name
+  std::vector<std::string> failed = {};  // the names of the functions that failed
   template <class A>
   void serialize(A& a) {
     a(trajectory_id, reward, correct, error, details, failed);

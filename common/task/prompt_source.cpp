@@ -36,6 +36,39 @@ std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions
   return std::make_unique<FixedSource>(std::move(training), std::move(heldout));
 }
 
+Prompt ParsePromptLine(const std::string& line, int number, std::string* response) {
+  const nlohmann::json j = nlohmann::json::parse(line);
+  if (!j.is_object()) throw std::runtime_error("not a JSON object");
+  const bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
+  if (has_prompt == has_messages)
+    throw std::runtime_error(has_prompt ? "both \"prompt\" and \"messages\"; give one"
+                                        : "neither \"prompt\" nor \"messages\"");
+  Prompt p;
+  if (has_prompt) {
+    if (!j["prompt"].is_string()) throw std::runtime_error("\"prompt\" is not a string");
+    p.text = j["prompt"].get<std::string>();
+  } else {
+    p.messages = internal::ReadChat(j["messages"], internal::ChatUse::kPrompt);
+  }
+  if (!j.contains("id")) {
+    p.id = std::to_string(number);
+  } else {
+    p.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+  }
+  if (response) {
+    if (!j.contains("response") || !j["response"].is_string())
+      throw std::runtime_error("no \"response\" string");
+    *response = j["response"].get<std::string>();
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key == "prompt" || key == "messages" || key == "id") continue;
+    if (response && key == "response") continue;
+    p.metadata[key] = internal::MetadataValue(value);
+    if (!value.is_string()) p.json_metadata.insert(key);
+  }
+  return p;
+}
+
 std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
                                               const std::vector<std::string>& heldout_ids) {
   std::ifstream in(path);
@@ -48,28 +81,7 @@ std::unique_ptr<PromptSource> MakeJsonlSource(const std::string& path,
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     Prompt p;
     try {
-      const nlohmann::json j = nlohmann::json::parse(line);
-      if (!j.is_object()) throw std::runtime_error("not a JSON object");
-      const bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
-      if (has_prompt == has_messages)
-        throw std::runtime_error(has_prompt ? "both \"prompt\" and \"messages\"; give one"
-                                            : "neither \"prompt\" nor \"messages\"");
-      if (has_prompt) {
-        if (!j["prompt"].is_string()) throw std::runtime_error("\"prompt\" is not a string");
-        p.text = j["prompt"].get<std::string>();
-      } else {
-        p.messages = internal::ReadChat(j["messages"], internal::ChatUse::kPrompt);
-      }
-      if (!j.contains("id")) {
-        p.id = std::to_string(number);
-      } else {
-        p.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-      }
-      for (const auto& [key, value] : j.items()) {
-        if (key == "prompt" || key == "messages" || key == "id") continue;
-        p.metadata[key] = internal::MetadataValue(value);
-        if (!value.is_string()) p.json_metadata.insert(key);
-      }
+      p = ParsePromptLine(line, number);
     } catch (const std::exception& e) {
       throw std::runtime_error(StrCat(path, ":", number, ": ", e.what()));
     }

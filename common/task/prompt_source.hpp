@@ -26,6 +26,14 @@ class PromptSource {
 // The built-in arithmetic task. Throws std::invalid_argument on bad options.
 std::unique_ptr<PromptSource> MakeArithmeticSource(const ArithmeticSourceOptions& options);
 
+// One line of a prompts file as MakeJsonlSource reads it (below); `number`
+// is its id when it has none. With `response`, the line must also have a
+// "response" string, which goes there instead of to the metadata (`crescent
+// reward eval`'s lines). Throws std::runtime_error (nlohmann's parse_error
+// for text that is not JSON) saying what is wrong; the caller adds the file
+// and line.
+Prompt ParsePromptLine(const std::string& line, int number, std::string* response = nullptr);
+
 // One JSON object per line: {"id": ..., "prompt": ..., "answer": ..., ...}
 // or {"id": ..., "messages": [{"role": ..., "content": ...}, ...], ...}.
 // Exactly one of "prompt" (a string: Prompt::text) and "messages" (a chat:

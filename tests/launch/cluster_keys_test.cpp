@@ -60,9 +60,19 @@ TEST_CASE("cluster.reward_services 2: both reward services say hello and both sc
   for (const auto& j : metrics) {
     if (!j.contains("iteration")) continue;
     ++iterations;
-    CHECK(j["samples_scored"] == 16);  // both halves came back
+    CHECK(j["samples_scored"] == 16);              // both halves came back
+    CHECK(j["reward_errors"][PLUGIN_HANG] == 16);  // every one timed out, and was counted
   }
   CHECK(iterations == 1);
+  // The ledger says why each sample scored what it did.
+  size_t explained = 0;
+  for (const auto& j : JsonLines(dir + "/ledger.jsonl")) {
+    if (!j.contains("reward_details")) continue;
+    ++explained;
+    CHECK_THAT(j["reward_details"][PLUGIN_HANG]["error"].get<std::string>(),
+               Catch::Contains("timed out after 0.3 s"));
+  }
+  CHECK(explained > 0);
 }
 
 TEST_CASE("cluster.master_port: the master listens on the chosen port, master.endpoint names it",

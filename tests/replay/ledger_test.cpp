@@ -28,7 +28,7 @@ std::vector<Change> FinishedGroup(uint64_t group, uint64_t first) {
     a.finish = FinishReason::kStop;
     a.text = "four";
     changes.push_back(a);
-    changes.push_back(ScoreTrajectory{t, 1.0, true});
+    changes.push_back(ScoreTrajectory{t, 1.0, true, R"({"math":{"answer":"4"}})"});
   }
   return changes;
 }
@@ -116,6 +116,21 @@ TEST_CASE("a ledger append crashed at any step is whole and written once after r
       CHECK(left.size() >= 3);
     }
   }
+}
+
+TEST_CASE("a ledger line keeps each reward function's details", "[replay]") {
+  const std::string run = crescent::testing::TempDir("crescent-ledger");
+  FaultInjectionEnv env;
+  ReplayBuffer buffer(&env, run + "/replay", JournalOptions{});
+  std::vector<Change> changes = FinishedGroup(1, 1);
+  changes.push_back(TrainGroups{{1}, 1, 1});
+  changes.push_back(CommitTraining{1});
+  buffer.Commit(changes);
+  Ledger ledger(&env, run + "/ledger.jsonl", 4);
+  REQUIRE(ledger.Flush(buffer) == 2);
+  const std::string text = env.ReadFile(run + "/ledger.jsonl");
+  const nlohmann::json first = nlohmann::json::parse(text.substr(0, text.find('\n')));
+  CHECK(first["reward_details"]["math"]["answer"] == "4");
 }
 
 }  // namespace

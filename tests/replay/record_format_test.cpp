@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "replay/buffer.hpp"
@@ -87,7 +88,8 @@ TEST_CASE("records and snapshots decode to what was encoded", "[replay]") {
   // A state with every kind of thing in it survives a snapshot.
   BufferState state;
   std::vector<Change> build = {
-      StartGroup{1, {"p1", "", {{"answer", "2"}}, {{"user", "1+1?"}}}, 1, {1, 2}},
+      StartGroup{
+          1, {"p1", "", {{"answer", "2"}, {"n", "3"}}, {{"user", "1+1?"}}, {"n"}}, 1, {1, 2}},
       StartGroup{2, {"p2", "2+2=", {}}, 1, {3}}};
   AddSegment a;
   a.trajectory_id = 1;
@@ -99,7 +101,7 @@ TEST_CASE("records and snapshots decode to what was encoded", "[replay]") {
   a.trajectory_id = 2;
   a.segment.source = SegmentSource::kEnvironment;
   build.push_back(a);
-  build.push_back(ScoreTrajectory{1, 1.0, true});
+  build.push_back(ScoreTrajectory{1, 1.0, true, R"({"math":{"answer":"2"}})"});
   build.push_back(ScoreTrajectory{2, 0.0, false});
   build.push_back(TrainGroups{{1}, 1, 1});
   build.push_back(RestartTrajectory{3, 4, "stale", 2});
@@ -112,6 +114,8 @@ TEST_CASE("records and snapshots decode to what was encoded", "[replay]") {
   REQUIRE(restored.groups().at(1).prompt.messages.size() == 1);
   CHECK(restored.groups().at(1).prompt.messages[0].role == "user");
   CHECK(restored.groups().at(1).prompt.messages[0].content == "1+1?");
+  CHECK(restored.groups().at(1).prompt.json_metadata == std::set<std::string>{"n"});
+  CHECK(restored.trajectories().at(1).reward_details == R"({"math":{"answer":"2"}})");
   CHECK(restored.trajectories().at(2).segments[0].source == SegmentSource::kEnvironment);
   CHECK(restored.pending_ledger().at(0).reason == "stale");
   CHECK(restored.position().sampler_state == "sampler");
@@ -200,13 +204,13 @@ TEST_CASE("a snapshot of another version, and files from before versions, are re
   const std::string snap = dir + "/snapshot-000002.snap";
   const std::string pristine = crescent::testing::ReadFile(snap);
   const std::string payload = pristine.substr(internal::kSnapshotHeaderSize);
-  // The previous build's snapshot (version 1: prompts without messages),
-  // header and CRC valid.
-  crescent::testing::WriteFile(snap, internal::EncodeSnapshot(payload, 1));
+  // The previous build's snapshot (version 2: no reward details), header and
+  // CRC valid.
+  crescent::testing::WriteFile(snap, internal::EncodeSnapshot(payload, 2));
   CHECK_THROWS_MATCHES(
       ReplayBuffer(Env::Posix(), dir, JournalOptions{}), JournalVersionError,
       Catch::Matchers::Predicate<JournalVersionError>([&](const JournalVersionError& e) {
-        return e.file() == snap && e.found_version() == 1 && e.supported_version() == 2;
+        return e.file() == snap && e.found_version() == 2 && e.supported_version() == 3;
       }));
   // A snapshot from before format versions: "CRSNAP01", no version field.
   crescent::testing::WriteFile(snap, "CRSNAP01" + pristine.substr(8));

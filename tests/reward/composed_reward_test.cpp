@@ -53,8 +53,7 @@ TEST_CASE("the configured reward functions are summed, correct when every one sa
   CHECK(o.failed.size() == 2);
 }
 
-TEST_CASE("weights scale each function and a fallback replaces a failed one's reward",
-          "[reward]") {
+TEST_CASE("weights scale each function and a fallback replaces a failed one's reward", "[reward]") {
   const ComposedReward weighted(WithFunctions(
       "[{fn: math, weight: 2.5, fallback: -4}, {fn: regex, pattern: '^[0-9]+$', weight: 0.5}, "
       "{fn: \"" PLUGIN_CRASH "\", weight: 3, fallback: 0.25}]"));
@@ -84,7 +83,7 @@ TEST_CASE("a prompt's domain picks its own functions, others the default list", 
   };
   CHECK(byDomain.Score(with_domain("chat"), " 19 ").reward == 2);
   CHECK(byDomain.Score(with_domain("chat"), "so 19").reward == 0);
-  CHECK(byDomain.Score(with_domain(""), "so 19").reward == 1);       // math
+  CHECK(byDomain.Score(with_domain(""), "so 19").reward == 1);        // math
   CHECK(byDomain.Score(with_domain("poetry"), "so 19").reward == 1);  // not listed: math
   const Composed j = byDomain.Score(with_domain("json"), "```json\n{\"a\": [1, 2]}\n```");
   CHECK(j.reward == 1);
@@ -106,10 +105,9 @@ TEST_CASE("a reward function entry that cannot be used is named with its key and
   CHECK_THROWS_WITH(ComposedReward(WithFunctions("[{fn: regex, pattern: 'a(b'}]")),
                     Catch::Contains("reward.functions: regex: pattern \"a(b\"") &&
                         Catch::Contains("rewards.yaml:2"));
-  CHECK_THROWS_WITH(
-      ComposedReward(WithFunctions("[math]", "  domains:\n    code: [exactly]\n")),
-      Catch::Contains("reward.domains: ") && Catch::Contains("exactly") &&
-          Catch::Contains("rewards.yaml:4"));
+  CHECK_THROWS_WITH(ComposedReward(WithFunctions("[math]", "  domains:\n    code: [exactly]\n")),
+                    Catch::Contains("reward.domains: ") && Catch::Contains("exactly") &&
+                        Catch::Contains("rewards.yaml:4"));
   // Mistakes in an entry's shape are the config parser's.
   CHECK_THROWS_WITH(WithFunctions("[{fn: math, wieght: 2}]"),
                     Catch::Contains("reward.functions: item 1: unknown key \"wieght\"") &&
