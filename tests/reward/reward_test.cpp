@@ -91,7 +91,8 @@ TEST_CASE("MakeRewardFunction rejects unknown names clearly", "[reward]") {
     FAIL("no exception");
   } catch (const std::invalid_argument& e) {
     CHECK(std::string(e.what()).find("\"maths\"") != std::string::npos);
-    CHECK(std::string(e.what()).find("math, format") != std::string::npos);
+    CHECK(std::string(e.what()).find("math, format, exact, regex, think_format, json_format") !=
+          std::string::npos);
   }
 }
 
@@ -136,4 +137,67 @@ TEST_CASE("the reward keys of the config set the rewards scored", "[reward]") {
   auto format = MakeRewardFunction("format", options);
   CHECK(format->Score("", "42", {}).reward == 0.25);
   CHECK(format->Score("", "4 2", {}).reward == 0);
+}
+
+TEST_CASE("exact: the answer after thinking equals the answer metadata after trimming",
+          "[reward]") {
+  auto exact = MakeRewardFunction("exact");
+  const std::map<std::string, std::string> meta = {{"answer", " Paris "}};
+  CHECK(exact->Score("q", "Paris", meta).correct);
+  CHECK(exact->Score("q", "<think>Lyon? no</think>\n Paris\n", meta).reward == 1);
+  CHECK_FALSE(exact->Score("q", "paris", meta).correct);
+  CHECK_FALSE(exact->Score("q", "Paris.", meta).correct);
+  CHECK(exact->Score("q", "Lyon", meta).reward == 0);
+  const Outcome missing = exact->Score("q", "Paris", {});
+  CHECK_THAT(missing.error, Catch::Contains("exact: the prompt has no \"answer\" metadata"));
+}
+
+TEST_CASE("regex: the pattern matches the text after thinking", "[reward]") {
+  RewardOptions options;
+  options.pattern = "^Answer: [0-9]+$";
+  auto regex = MakeRewardFunction("regex", options);
+  CHECK(regex->Score("q", "Answer: 42", {}).correct);
+  CHECK(regex->Score("q", "<think>Answer: x</think>Answer: 7", {}).reward == 1);
+  CHECK_FALSE(regex->Score("q", "Answer: 7</think>Answer: x", {}).correct);
+  CHECK_FALSE(regex->Score("q", "answer: 42", {}).correct);
+  CHECK_THAT(regex->Score("q", "Answer: 42", {}).details,
+             Catch::Contains("\"match\":\"Answer: 42\""));
+  options.pattern = "([a-z]";
+  CHECK_THROWS_WITH(MakeRewardFunction("regex", options),
+                    Catch::Contains("regex: pattern \"([a-z]\""));
+}
+
+TEST_CASE("think_format: one think block first and an answer after it", "[reward]") {
+  auto think = MakeRewardFunction("think_format");
+  CHECK(think->Score("q", "<think>a</think>b", {}).correct);
+  CHECK(think->Score("q", "  <think>\nsteps\n</think>\n\nThe answer is 4.\n", {}).reward == 1);
+  const std::map<std::string, const char*> problems = {
+      {"the answer", "does not start with <think>"},
+      {"so <think>a</think>b", "does not start with <think>"},
+      {"<think>a b c", "no </think>"},
+      {"<think>a</think>", "no answer after </think>"},
+      {"<think>a</think>  \n", "no answer after </think>"},
+      {"<think>a</think>b<think>c</think>d", "more than one <think> block"},
+      {"<think>a</think>b</think>", "more than one <think> block"}};
+  for (const auto& [response, problem] : problems) {
+    INFO(response);
+    const Outcome o = think->Score("q", response, {});
+    CHECK_FALSE(o.correct);
+    CHECK(o.reward == 0);
+    CHECK_THAT(o.details, Catch::Contains(problem));
+  }
+}
+
+TEST_CASE("json_format: the answer parses as JSON bare or fenced", "[reward]") {
+  auto json = MakeRewardFunction("json_format");
+  for (const char* good : {"{\"a\": [1, 2]}", "<think>{</think> [1, 2] ",
+                           "```json\n{\"a\": 1}\n```", "```\n\"text\"\n```", "42"}) {
+    INFO(good);
+    CHECK(json->Score("q", good, {}).correct);
+  }
+  for (const char* bad : {"{\"a\": 1", "{'a': 1}", "The JSON: {\"a\": 1}", "```json\n{\"a\":}\n```",
+                          "", "{\"a\": 1} {\"b\": 2}"}) {
+    INFO(bad);
+    CHECK_FALSE(json->Score("q", bad, {}).correct);
+  }
 }
