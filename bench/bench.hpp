@@ -52,4 +52,16 @@ int PartialBenchCommand(const std::vector<std::string>& args, std::ostream& out)
 // when a step's process failed, or 2 for bad arguments.
 int MemoryBenchCommand(const std::vector<std::string>& args, std::ostream& out);
 
+// `crescent bench reward`: math verifications per second (MathEquivalent
+// over tests/reward/math_pairs.jsonl's pairs, both ways round, a boxed side's
+// box extracted first, as tests/reward/math_verify_test.cpp checks them;
+// --math-passes 5 passes a round), and plug-in round trips per second, --calls 1000 a
+// round, of a trivial command plug-in (--python python3 running a script
+// that echoes the id with reward 1) against the trivial C plug-in (--plugin,
+// default the example library reward/examples/length_format_reward.c as
+// built), with their ratio. --rounds 3: every figure is the median over
+// rounds. Prints one JSON object; returns 0, 1 when a plug-in cannot be used
+// or a call fails, or 2 for bad arguments.
+int RewardBenchCommand(const std::vector<std::string>& args, std::ostream& out);
+
 }  // namespace crescent::bench

@@ -111,6 +111,8 @@ void Usage(std::ostream& out) {
          "  bench partial [...]                 training tokens/s, partial rollouts vs waiting\n"
          "  bench memory [...]                  a training step's peak memory, micro-batched or "
          "not\n"
+         "  bench reward [...]                  math verifications/s; command vs C plug-in round "
+         "trips/s\n"
          "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
          "                                       one line per trajectory, with its tokens)\n"
          "  export RUN_DIR OUT_DIR [--version N]  a kept policy version (default: the latest)\n"
@@ -143,6 +145,9 @@ int main(int argc, char** argv) {
     }
     if (command == "bench" && !args.empty() && args[0] == "memory") {
       return bench::MemoryBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+    }
+    if (command == "bench" && !args.empty() && args[0] == "reward") {
+      return bench::RewardBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
     if (command == "bench") return bench::ModelBenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/util/log.hpp"
+#include "reward/command_reward.hpp"
 
 namespace crescent::reward {
 namespace {
@@ -13,7 +14,7 @@ using json = nlohmann::json;
 
 std::unique_ptr<RewardFunction> Make(const config::RewardFunctionSpec& spec,
                                      RewardOptions options) {
-  if (!spec.cmd.empty()) throw std::invalid_argument("cmd: command plug-ins are not built yet");
+  if (!spec.cmd.empty()) return MakeCommandReward(spec.cmd, options);
   options.pattern = spec.pattern;
   return MakeRewardFunction(spec.fn, options);
 }
