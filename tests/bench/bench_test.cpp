@@ -63,5 +63,21 @@ TEST_CASE("journal bench runs and reports", "[bench]") {
   CHECK_THAT(out.str(), Catch::Contains("recovery       : first"));
 }
 
+TEST_CASE("the reward benchmark verifies the table and times both plug-in kinds", "[bench]") {
+  std::ostringstream out;
+  REQUIRE(RewardBenchCommand({"--calls", "20", "--rounds", "1", "--math-passes", "1"}, out) == 0);
+  INFO(out.str());
+  json j = json::parse(out.str());
+  CHECK(j["math"]["pairs"].get<int>() >= 2 * 60);
+  CHECK(j["math"]["agree_with_table"] == j["math"]["pairs"]);
+  CHECK(j["math"]["verifications_per_s"].get<double>() > 0);
+  CHECK(j["c_plugin"]["round_trips_per_s"].get<double>() > 0);
+  CHECK(j["command_plugin"]["round_trips_per_s"].get<double>() > 0);
+  CHECK(j["command_vs_c"].get<double>() > 0);
+  CHECK(j["errors"] == 0);
+  CHECK(RewardBenchCommand({"--calls", "0"}, out) == 2);
+  CHECK(RewardBenchCommand({"--python", "/nonexistent/python"}, out) == 1);
+}
+
 }  // namespace
 }  // namespace crescent::bench
