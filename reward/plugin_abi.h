@@ -7,7 +7,8 @@
  * object of strings (the prompt's metadata: "answer", "tests", ...). Return
  * the reward, a finite number. To report a failure, write a NUL-terminated
  * message of at most errlen bytes into err (it starts empty): the sample then
- * gets the configured failure reward and the message is logged.
+ * gets the entry's fallback (else reward.failure_reward) and the message is
+ * logged.
  *
  * Optionally also export
  *

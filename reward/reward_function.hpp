@@ -1,6 +1,7 @@
 // Reward functions: score a response to a prompt, given the prompt's metadata
-// (answer, tests, domain, ...). A failing function costs its sample (the
-// configured failure reward, with the reason in `error`), never the caller.
+// (answer, tests, domain, ...). A failing function reports the reason in
+// `error` and costs its sample only (ComposedReward gives it its entry's
+// fallback), never the caller.
 #pragma once
 
 #include <map>

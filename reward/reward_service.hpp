@@ -9,8 +9,8 @@ namespace crescent::reward {
 class RewardService : public net::Service {
  public:
   // Scores every item (prompt with its metadata, decoded response) with the
-  // configured reward functions: one Score per item. A reward function that
-  // fails costs its sample (reward.failure_reward, the reason in
+  // configured reward functions (ComposedReward). A reward function that
+  // fails costs its sample (its entry's fallback, the reason in
   // Score::error), never the request.
   virtual proto::ScoreResult Score(const proto::ScoreRequest& request) = 0;
 

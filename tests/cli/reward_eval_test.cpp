@@ -43,7 +43,10 @@ std::string Setup() {
             "\", weight: 0.5, fallback: -1}]\n"
             "  domains:\n"
             "    numbers: [format]\n"
-            "    think: [think_format, {fn: regex, pattern: 'yes|no', weight: 2}]\n");
+            "    think: [think_format, {fn: regex, pattern: 'yes|no', weight: 2}]\n"
+            "    code: [{cmd: [python3, \"" CRESCENT_SOURCE_DIR
+            "/reward/examples/format_compile_test.py\"]}]\n"
+            "  timeout_s: 60\n");
   return dir;
 }
 
@@ -59,11 +62,14 @@ TEST_CASE("reward eval scores each line as a run would and names the lines it ca
             "not json at all\n"
             "{\"prompt\": \"12+7=\", \"answer\": \"19\"}\n"
             "{\"prompt\": \"q\", \"response\": \"<think>hm</think>yes\", \"domain\": \"think\"}\n"
-            "{\"prompt\": \"12+7=\", \"response\": \"19\"}\n");
+            "{\"prompt\": \"12+7=\", \"response\": \"19\"}\n"
+            "{\"prompt\": \"Add.\", \"domain\": \"code\", \"tests\": [{\"input\": \"1 2\", "
+            "\"output\": \"3\"}], \"response\": \"```cpp\\n#include <cstdio>\\nint main() { int a, b; "
+            "scanf(\\\"%d %d\\\", &a, &b); printf(\\\"%d\\\\n\\\", a + b); }\\n```\"}\n");
   const Result r = RewardEval(dir, dir + "/in.jsonl");
   INFO(r.output);
   CHECK(r.exit_code == 1);       // two lines could not be scored
-  REQUIRE(r.lines.size() == 7);  // one per non-blank input line, in order
+  REQUIRE(r.lines.size() == 8);  // one per non-blank input line, in order
 
   // math 1 + 0.5 * (0.2 digits + 1.0 equal) from the C plug-in.
   CHECK(r.lines[0]["reward"].get<double>() == Approx(1.6));
