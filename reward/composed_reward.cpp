@@ -1,8 +1,11 @@
 #include "reward/composed_reward.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "common/util/log.hpp"
 #include "reward/command_reward.hpp"
@@ -46,21 +49,66 @@ ComposedReward::ComposedReward(const config::Config& config) {
 
 ComposedReward::~ComposedReward() = default;
 
-Composed ComposedReward::Score(const task::Prompt& prompt, const std::string& response) const {
-  const std::vector<Entry>* entries = &defaults_;
+const std::vector<ComposedReward::Entry>& ComposedReward::EntriesFor(
+    const task::Prompt& prompt) const {
   if (auto d = prompt.metadata.find("domain"); d != prompt.metadata.end()) {
-    if (auto it = domains_.find(d->second); it != domains_.end()) entries = &it->second;
+    if (auto it = domains_.find(d->second); it != domains_.end()) return it->second;
   }
+  return defaults_;
+}
+
+Composed ComposedReward::Score(const task::Prompt& prompt, const std::string& response) const {
+  return ScoreBatch({{&prompt, &response}}, 1)[0];
+}
+
+std::vector<Composed> ComposedReward::ScoreBatch(const std::vector<Sample>& samples,
+                                                 int64_t threads) const {
+  // Every function's outcome on every sample that uses it: a concurrent
+  // function's samples on up to `threads` threads, the others' in turn.
+  std::vector<std::vector<Outcome>> outcomes(samples.size());
+  std::map<const Entry*, std::vector<std::pair<size_t, size_t>>> work;  // entry -> (sample, slot)
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const std::vector<Entry>& entries = EntriesFor(*samples[i].first);
+    outcomes[i].resize(entries.size());
+    for (size_t e = 0; e < entries.size(); ++e) work[&entries[e]].push_back({i, e});
+  }
+  for (const auto& [entry, items] : work) {
+    auto score = [&, entry = entry](size_t k) {
+      const auto [i, e] = items[k];
+      Outcome& o = outcomes[i][e];
+      try {
+        o = entry->function->Score(*samples[i].first, *samples[i].second);
+      } catch (const std::exception& ex) {
+        o = {};
+        o.error = StrCat(entry->name, ": ", ex.what());
+      }
+    };
+    const int64_t n = entry->function->concurrent() ? threads : 1;
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t k; (k = next++) < items.size();) score(k);
+    };
+    std::vector<std::thread> pool;
+    for (int64_t t = 1; t < std::min<int64_t>(n, static_cast<int64_t>(items.size())); ++t)
+      pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+  }
+  std::vector<Composed> out;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    out.push_back(Combine(EntriesFor(*samples[i].first), outcomes[i]));
+  }
+  return out;
+}
+
+Composed ComposedReward::Combine(const std::vector<Entry>& entries,
+                                 std::vector<Outcome>& outcomes) {
   Composed sum;
   json details = json::object();
   bool judged = false, correct = true;
-  for (const Entry& e : *entries) {
-    Outcome o;
-    try {
-      o = e.function->Score(prompt, response);
-    } catch (const std::exception& ex) {
-      o.error = StrCat(e.name, ": ", ex.what());
-    }
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const Entry& e = entries[k];
+    Outcome& o = outcomes[k];
     json d = o.details.empty() ? json::object() : json::parse(o.details, nullptr, false);
     if (!d.is_object()) d = json::object();
     if (!o.error.empty()) {

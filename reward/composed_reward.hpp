@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config/config.hpp"
@@ -37,6 +38,12 @@ class ComposedReward {
   // reward.failure_reward) and is not correct.
   Composed Score(const task::Prompt& prompt, const std::string& response) const;
 
+  // (prompt, response) pairs, scored as Score does. A function that can
+  // (RewardFunction::concurrent: `code`) scores its samples on up to
+  // `threads` threads at once; the others score theirs one at a time.
+  using Sample = std::pair<const task::Prompt*, const std::string*>;
+  std::vector<Composed> ScoreBatch(const std::vector<Sample>& samples, int64_t threads) const;
+
  private:
   struct Entry {
     std::string name;  // unique within its list: "regex", "regex#2", ...
@@ -44,6 +51,11 @@ class ComposedReward {
     double fallback;
     std::unique_ptr<RewardFunction> function;
   };
+  const std::vector<Entry>& EntriesFor(const task::Prompt& prompt) const;
+  // One sample's reward from its functions' outcomes (failures given their
+  // fallbacks).
+  static Composed Combine(const std::vector<Entry>& entries, std::vector<Outcome>& outcomes);
+
   std::vector<Entry> defaults_;
   std::map<std::string, std::vector<Entry>> domains_;
 };

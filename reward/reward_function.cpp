@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/util/log.hpp"
+#include "reward/code_reward.hpp"
 #include "reward/plugin_reward.hpp"
 
 namespace crescent::reward {
@@ -213,6 +214,12 @@ RewardOptions RewardOptionsOf(const config::RewardSection& r) {
   }
   o.math.rel_tol = r.math_tolerance;
   o.plugin_timeout_s = r.timeout_s;
+  o.code_limits.cpu_s = r.code_cpu_s;
+  o.code_limits.wall_s = r.code_wall_s;
+  o.code_limits.memory_mb = r.code_memory_mb;
+  o.sandboxes = r.sandboxes;
+  o.partial_credit = r.partial_credit;
+  o.filter_tests = r.code_filter_tests;
   return o;
 }
 
@@ -224,11 +231,12 @@ std::unique_ptr<RewardFunction> MakeRewardFunction(const std::string& name,
   if (name == "regex") return std::make_unique<RegexReward>(options.pattern);
   if (name == "think_format") return std::make_unique<ThinkFormatReward>();
   if (name == "json_format") return std::make_unique<JsonFormatReward>();
+  if (name == "code") return MakeCodeReward(options);
   if (LooksLikePath(name)) return LoadPluginReward(name, options);
   throw std::invalid_argument(
       StrCat("unknown reward function \"", name,
-             "\" (built-in: math, format, exact, regex, think_format, json_format; or the path "
-             "of a plug-in .so)"));
+             "\" (built-in: math, format, exact, regex, think_format, json_format, code; or the "
+             "path of a plug-in .so)"));
 }
 
 }  // namespace crescent::reward

@@ -11,6 +11,7 @@
 #include "common/config/config.hpp"
 #include "common/task/prompt.hpp"
 #include "reward/math_verify.hpp"
+#include "reward/sandbox.hpp"
 
 namespace crescent::reward {
 
@@ -31,6 +32,9 @@ class RewardFunction {
   // text); its metadata holds "answer", "tests", "domain", .... Not
   // thread-safe (a command plug-in talks to one process).
   virtual Outcome Score(const task::Prompt& prompt, const std::string& response) const = 0;
+  // Whether Score may be called from several threads at once (the `code`
+  // function: its samples' sandboxed runs overlap).
+  virtual bool concurrent() const { return false; }
   // Shorthand for a plain prompt with string metadata.
   Outcome Score(const std::string& prompt, const std::string& response,
                 const std::map<std::string, std::string>& metadata) const {
@@ -51,6 +55,11 @@ struct RewardOptions {
   double plugin_timeout_s = 5.0;
   // "regex": a POSIX extended regular expression.
   std::string pattern;
+  // "code": how each test case runs, how many runs at once, the reward.
+  SandboxLimits code_limits;
+  int64_t sandboxes = 2;
+  bool partial_credit = false;
+  bool filter_tests = false;
 };
 
 // The options the config's reward section sets.
@@ -68,6 +77,8 @@ RewardOptions RewardOptionsOf(const config::RewardSection& reward);
 //                answer follows it
 //   json_format  the text after the last "</think>" (in a ```json fence or
 //                not) is one JSON value
+//   code         the response's code block passes metadata "tests" in the
+//                sandbox (reward/code_reward.hpp)
 // or the path of a C plug-in (contains '/' or ends in ".so"; see
 // reward/plugin_abi.h). Throws std::invalid_argument for an unknown name or
 // a bad pattern and std::runtime_error for a plug-in that cannot be loaded.

@@ -13,13 +13,18 @@ namespace {
 // The configured reward functions of one rank (ComposedReward: their weighted sum).
 class RewardWorker : public RewardService {
  public:
-  explicit RewardWorker(const net::JobContext& job) : reward_(job.config) {}
+  explicit RewardWorker(const net::JobContext& job)
+      : reward_(job.config), threads_(job.config.reward.sandboxes) {}
 
   proto::ScoreResult Score(const proto::ScoreRequest& request) override {
     auto t0 = std::chrono::steady_clock::now();
+    std::vector<ComposedReward::Sample> samples;
+    for (const auto& item : request.items) samples.push_back({&item.prompt, &item.response});
+    std::vector<Composed> scored = reward_.ScoreBatch(samples, threads_);
     proto::ScoreResult result;
-    for (const auto& item : request.items) {
-      Composed o = reward_.Score(item.prompt, item.response);
+    for (size_t i = 0; i < request.items.size(); ++i) {
+      const proto::ScoreItem& item = request.items[i];
+      Composed& o = scored[i];
       proto::Score score;
       score.trajectory_id = item.trajectory_id;
       score.reward = o.reward;
@@ -35,6 +40,7 @@ class RewardWorker : public RewardService {
 
  private:
   ComposedReward reward_;
+  int64_t threads_;  // reward.sandboxes: the `code` function's samples at once
 };
 
 }  // namespace

@@ -221,6 +221,12 @@ struct RewardSection {
   double format_reward = 1.0;
   MathAnswer math_answer = MathAnswer::kLastNumber;
   double math_tolerance = 1e-6;
+  bool partial_credit = false;  // code
+  int64_t sandboxes = 2;        // code: sandboxed runs at once per reward service
+  double code_cpu_s = 2.0;
+  double code_wall_s = 10.0;
+  int64_t code_memory_mb = 512;
+  bool code_filter_tests = false;
   double failure_reward = 0.0;
   double repeat_penalty = 0.0;
   double length_penalty = 0.0;

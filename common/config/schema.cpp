@@ -369,6 +369,24 @@ void RewardSection::Visit(V& v) {
           "math: relative tolerance for answers written with a decimal point or irrational "
           "(integers and fractions compare exactly; docs/rewards.md).",
           NonNegative());
+  v.Field("partial_credit", partial_credit,
+          "code: the reward is the fraction of test cases passed (else 1 when all pass, 0 "
+          "otherwise).");
+  v.Field("sandboxes", sandboxes,
+          "code: sandboxed runs going on at once in each reward service (test cases of a "
+          "sample, and samples of a batch, run concurrently up to this).",
+          AtLeast(1));
+  v.Field("code_cpu_s", code_cpu_s, "code: CPU seconds a program gets for one test case.",
+          Positive());
+  v.Field("code_wall_s", code_wall_s,
+          "code: wall-clock seconds a program gets for one test case (a sleeping program is "
+          "stopped here).",
+          Positive());
+  v.Field("code_memory_mb", code_memory_mb, "code: memory a program gets for one test case.",
+          AtLeast(16));
+  v.Field("code_filter_tests", code_filter_tests,
+          "code: with reference solutions in a prompt's metadata \"solutions\", score only "
+          "the test cases most of them pass (Kimi k1.5's test-case filter; docs/rewards.md).");
   v.Field("failure_reward", failure_reward,
           "The reward a function gives (before its weight) when it fails on a sample (a plug-in "
           "crashed, hung, or reported an error; a prompt without the metadata a function needs), "
