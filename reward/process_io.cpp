@@ -58,9 +58,11 @@ void CloseRange(int first, int last, long open_max) {
 }
 
 int MillisecondsLeft(std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+  // Rounded up: poll() returning a millisecond early would look like a
+  // deadline not yet reached.
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(
       deadline - std::chrono::steady_clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+  return left.count() <= 0 ? 0 : static_cast<int>((left.count() + 999) / 1000);
 }
 
 bool ReadToEnd(int fd, void* data, size_t size, size_t* got) {

@@ -19,12 +19,14 @@ struct SandboxLimits {
   int64_t file_mb = 16;      // the largest file it may write (RLIMIT_FSIZE)
   int64_t tmp_mb = 64;       // its private /tmp (a tmpfs of this size)
   int64_t output_kb = 1024;  // stdout + stderr together; more ends the run
-  int64_t processes = 32;    // processes and threads at once
+  int64_t processes = 32;    // processes and threads at once (bwrap's own two not counted)
 };
 
 enum class SandboxStatus {
   kExited,       // exit_code says how
-  kSignaled,     // killed by `signal` (a crash, or SIGXFSZ past file_mb)
+  kSignaled,     // killed by `signal` (a crash, or SIGXFSZ past file_mb); a
+                 // program that exits with 129-192 itself reads as signal
+                 // status-128 (bubblewrap reports a death by signal so)
   kTimeLimit,    // wall_s or cpu_s ran out
   kMemoryLimit,  // memory_mb ran out
   kOutputLimit,  // output_kb ran out
@@ -37,7 +39,9 @@ struct SandboxResult {
   int signal = 0;        // kSignaled
   std::string out, err;  // what it wrote, at most output_kb together
   double wall_s = 0;
-  std::string error;  // kError
+  std::string error;      // kError
+  bool cpu_time = false;  // kTimeLimit: cpu_s ran out rather than wall_s
+  SandboxLimits limits;   // what the run was given, for Describe
   bool Passed() const { return status == SandboxStatus::kExited && exit_code == 0; }
   // "exit status 1", "killed by signal 11 (Segmentation fault)", "time limit
   // (5 s wall)", "CPU time limit (2 s)", "memory limit (512 MiB)", "output
@@ -50,12 +54,16 @@ struct SandboxOptions {
   // Started as root, runs are made as this host user (root inside bubblewrap
   // would be root on the host). Otherwise they run as the caller's user.
   std::string user = "nobody";
+  // Whether to use cgroups where they are writable (pids, memory, cpuacct);
+  // false: the rlimit fallbacks of docs/sandbox.md only.
+  bool cgroups = true;
 };
 
 // A host directory for one sample's files (a program's source, a compiled
 // binary), seen inside the sandbox as /box: writable by runs that say so (a
 // compile), read-only to the others (the program's tests). Removed with
-// everything in it when destroyed.
+// everything in it when destroyed. Files that a writable run made belong to
+// the sandbox user and may be symbolic links: open them with O_NOFOLLOW.
 class SandboxDir {
  public:
   virtual ~SandboxDir() = default;
@@ -73,7 +81,12 @@ class Sandbox {
   // working (no unprivileged user namespaces), the user unknown.
   static std::unique_ptr<Sandbox> Make(const SandboxOptions& options = {});
 
+  // Throws std::runtime_error naming the directory it could not make.
   virtual std::unique_ptr<SandboxDir> NewDir() const = 0;
+
+  // How the limits are enforced here: the user runs are made as, and the
+  // cgroups or, where none is writable, the rlimits standing in for them.
+  virtual std::string Enforcement() const = 0;
 
   // Runs argv (argv[0] on PATH=/usr/local/bin:/usr/bin:/bin inside) with
   // /box as its working directory and `stdin_text` as its stdin. Never
