@@ -206,7 +206,7 @@ TEST_CASE("the code keys set each case's CPU time wall time and memory", "[rewar
     INFO(d.dump());
     return d["code"]["failed"][0]["reason"].get<std::string>();
   };
-  CHECK_THAT(reason("while True: pass"), Catch::Contains("time limit (1 s CPU)"));
+  CHECK_THAT(reason("while True: pass"), Catch::Contains("CPU time limit (1 s)"));
   CHECK_THAT(reason("import time\ntime.sleep(60)"), Catch::Contains("time limit (3 s wall)"));
   CHECK_THAT(reason("x = bytearray(200 << 20)"), Catch::Contains("memory limit (64 MiB)"));
 }
