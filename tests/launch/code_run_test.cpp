@@ -1,0 +1,144 @@
+// The code reward through a whole run: a random tiny Qwen3 with the real
+// Qwen3 tokenizer, SFT on "Print N." answered by a Python code block, then
+// `crescent run` with reward.functions [code], whose reward services execute
+// each response's program against its test in the sandbox.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/common/json_lines.hpp"
+#include "tests/common/process.hpp"
+
+namespace {
+
+using crescent::testing::Process;
+using nlohmann::json;
+
+const std::string kCrescent = CRESCENT_BINARY;
+
+std::string Succeed(const std::vector<std::string>& argv, const std::string& log) {
+  Process p(argv, log);
+  const int code = p.Wait(std::chrono::minutes(8));
+  INFO(p.Output());
+  REQUIRE(code == 0);
+  return p.Output();
+}
+
+// "Print N." -> a Python block printing N; its test expects N on stdout.
+void WriteData(const std::string& root) {
+  std::ofstream sft(root + "/sft.jsonl"), train(root + "/train.jsonl");
+  for (int n = 0; n < 64; ++n) {
+    const std::string q = "Print " + std::to_string(n) + ".";
+    const json user = {{"role", "user"}, {"content", q}};
+    sft << json({{"messages",
+                  {user,
+                   {{"role", "assistant"},
+                    {"content", "```python\nprint(" + std::to_string(n) + ")\n```"}}}}})
+               .dump()
+        << "\n";
+    if (n % 8 == 3) {
+      train << json({{"id", "print" + std::to_string(n)},
+                     {"messages", {user}},
+                     {"language", "python"},
+                     {"tests", {{{"input", ""}, {"output", std::to_string(n)}}}}})
+                   .dump()
+            << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a run with the code reward scores responses by running their programs", "[launch]") {
+  const std::string root = crescent::testing::TempDir("crescent-code-run");
+  const std::string model = root + "/model", run = root + "/run";
+  WriteData(root);
+  std::ofstream(root + "/run.yaml") << R"(run:
+  iterations: 2
+cluster:
+  trainers: 1
+  rollout_workers: 1
+  reward_services: 1
+  heartbeat_interval_s: 0.5
+  heartbeat_timeout_s: 30
+task:
+  name: jsonl
+  enable_thinking: false
+sft:
+  steps: 80
+  lr: 1.0e-2
+  warmup_steps: 5
+  token_budget: 512
+  heldout_fraction: 0.1
+rollout:
+  samples_per_prompt: 4
+  max_response_tokens: 24
+  batch_slots: 16
+  temperature: 0.5
+trainer:
+  groups_per_step: 2
+eval:
+  every: 0
+reward:
+  functions: [code]
+  sandboxes: 2
+)";
+  Succeed({kCrescent,
+           "model",
+           "init",
+           "--tokenizer",
+           std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3",
+           "--out",
+           model,
+           "--hidden",
+           "32",
+           "--intermediate",
+           "64",
+           "--layers",
+           "2",
+           "--heads",
+           "4",
+           "--kv-heads",
+           "2",
+           "--max-positions",
+           "256",
+           "--arch",
+           "qwen3"},
+          root + "/init.log");
+  const std::vector<std::string> settings = {"--set", "run.dir=" + run,
+                                             "--set", "model.path=" + model,
+                                             "--set", "task.prompts_file=" + root + "/train.jsonl",
+                                             "--set", "sft.data_file=" + root + "/sft.jsonl"};
+  for (const char* verb : {"sft", "run"}) {
+    std::vector<std::string> argv = {kCrescent, verb, root + "/run.yaml"};
+    argv.insert(argv.end(), settings.begin(), settings.end());
+    Succeed(argv, root + "/" + verb + ".log");
+  }
+  // Every scored trajectory says what the code reward did with it; after
+  // this SFT most responses are code blocks whose programs ran and printed a
+  // number (rarely the right one: the tiny model copies the template, not
+  // the number), each scored by its test's outcome.
+  size_t scored = 0, executed = 0, compared = 0;
+  for (const json& line :
+       crescent::testing::ParseJsonLines(crescent::testing::ReadFile(run + "/ledger.jsonl"))) {
+    if (!line.contains("reward_details")) continue;
+    const json& code = line["reward_details"]["code"];
+    INFO(line.dump());
+    CHECK_FALSE(code.contains("error"));
+    ++scored;
+    if (code.contains("cases")) {
+      ++executed;
+      CHECK(code["cases"] == 1);
+      CHECK(line["reward"] == code["passed"].get<double>());
+      const bool wrong =
+          code.contains("failed") &&
+          code["failed"][0]["reason"].get<std::string>().rfind("wrong answer: ", 0) == 0;
+      compared += code["passed"] == 1 || wrong;
+    }
+  }
+  CHECK(scored >= 16);
+  CHECK(executed * 2 >= scored);
+  CHECK(compared * 2 >= scored);
+}
