@@ -15,7 +15,8 @@
 namespace crescent::reward::sandbox_internal {
 
 struct Launch {
-  std::vector<std::string> argv;  // bwrap's command line, argv[0] a path
+  // bwrap's command line, argv[0] a path; RunProcess adds --json-status-fd.
+  std::vector<std::string> argv;
   struct Limit {
     decltype(RLIMIT_CPU) resource;
     rlimit value;
@@ -32,6 +33,9 @@ struct Launch {
 struct Ended {
   int status = 0;  // bwrap's, as waitpid gives it
   bool timed_out = false, overflow = false, killed = false;
+  // Whether bwrap made the sandbox's first process (its --json-status-fd
+  // said "child-pid"): else it failed before the program could run.
+  bool started = false;
   std::string out, err;
 };
 

@@ -98,8 +98,9 @@ TEST_CASE("the environment inside is the documented one", "[sandbox]") {
   const SandboxResult r = TheSandbox().Run(
       *dir,
       {"sh", "-c",
-       "env | sort; pwd; hostname; id -u; df -k /tmp | tail -1 | awk '{print \"tmp_kb=\" $2}'; "
-       "ps -e -o comm="},
+       "env | sort; pwd; hostname; id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; "
+       "unshare -U true 2>/dev/null || echo no nested user namespace; "
+       "df -k /tmp | tail -1 | awk '{print \"tmp_kb=\" $2}'; ps -e -o comm="},
       "", {});
   unsetenv("CRESCENT_SANDBOX_TEST_SECRET");
   INFO(Show(r));
@@ -109,6 +110,11 @@ TEST_CASE("the environment inside is the documented one", "[sandbox]") {
   CHECK_THAT(r.out, !Catch::Contains("leaked-from-the-service"));
   CHECK_THAT(r.out, Catch::Contains("\n/box\nsandbox\n"));
   if (geteuid() == 0) CHECK_THAT(r.out, Catch::Contains("\n65534\n"));
+  // No way back to privileges: no set-user-ID gains, no capabilities, no
+  // user namespace of its own to gain them in.
+  CHECK_THAT(r.out, Catch::Contains("NoNewPrivs:\t1\n"));
+  CHECK_THAT(r.out, Catch::Contains("CapEff:\t0000000000000000\n"));
+  CHECK_THAT(r.out, Catch::Contains("no nested user namespace\n"));
   CHECK_THAT(r.out, Catch::Contains("tmp_kb=65536\n"));
   // Its own PID namespace: bwrap's init, then the shell and its children;
   // none of the host's processes.
