@@ -1,4 +1,4 @@
-// The code sandbox: each run forks a child that joins the run's cgroups,
+// The code sandbox: each run vforks a child that joins the run's cgroups,
 // sets its rlimits, becomes the sandbox user and execs bubblewrap, which
 // builds the sandbox (namespaces, mounts) and runs the program in it. The
 // parent feeds stdin, reads stdout and stderr, enforces the wall time and the

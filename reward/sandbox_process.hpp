@@ -1,4 +1,4 @@
-// One sandbox run's process (reward/sandbox_process.cpp): forks a child that
+// One sandbox run's process (reward/sandbox_process.cpp): vforks a child that
 // joins the run's cgroups, sets its rlimits, becomes the sandbox user and
 // execs bubblewrap; feeds its stdin, collects its stdout and stderr, and
 // kills it at the wall deadline or past the output limit.
