@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -188,7 +189,10 @@ void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd, int st
   for (int fd : {to_child, out_fd, err_fd, status_fd}) {
     if (fd >= 0) close(fd);
   }
-  e->started = status.find("\"child-pid\"") != std::string::npos;
+  const size_t at = status.find("\"child-pid\":");
+  e->started = at != std::string::npos;
+  if (e->started)
+    e->init_pid = static_cast<pid_t>(std::strtol(status.c_str() + at + 12, nullptr, 10));
 }
 
 // Waits for bwrap until `deadline`; whether `e` holds how it ended.
@@ -202,6 +206,23 @@ bool Reap(pid_t pid, Clock::time_point deadline, Ended* e) {
           StrCat("waitpid: ", std::strerror(errno), " (is SIGCHLD ignored in this process?)"));
     }
     if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
+}
+
+// bwrap exits once its init reports the program's status, and the init,
+// orphaned, dies of the parent-death signal. It is reaped by the nearest
+// subreaper: where that is this process (the service runs as a container's
+// PID 1, say), nothing else would, and zombies would pile up. Elsewhere
+// waitpid fails at once (not our child).
+void ReapOrphanedInit(pid_t init_pid) {
+  if (init_pid <= 0) return;
+  auto pause = std::chrono::microseconds(50);
+  const auto deadline = Clock::now() + kDrainGrace;
+  while (Clock::now() < deadline) {
+    const pid_t got = waitpid(init_pid, nullptr, WNOHANG);
+    if (got == init_pid || (got < 0 && errno != EINTR)) return;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
@@ -284,6 +305,7 @@ Ended RunProcess(const Launch& launch, const std::string& stdin_text,
     while (waitpid(pid, &e.status, 0) < 0 && errno == EINTR) {
     }
   }
+  ReapOrphanedInit(e.init_pid);
   return e;
 }
 

@@ -36,6 +36,7 @@ struct Ended {
   // Whether bwrap made the sandbox's first process (its --json-status-fd
   // said "child-pid"): else it failed before the program could run.
   bool started = false;
+  pid_t init_pid = -1;  // that process (the PID namespace's init), as the host sees it
   std::string out, err;
 };
 
