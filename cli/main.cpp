@@ -113,6 +113,7 @@ void Usage(std::ostream& out) {
          "not\n"
          "  bench reward [...]                  math verifications/s; command vs C plug-in round "
          "trips/s\n"
+         "  bench sandbox [...]                 sandboxed runs/s; sandbox start-up vs fork+exec\n"
          "  replay stats|dump RUN_DIR           what a run's replay buffer holds (JSON; dump:\n"
          "                                       one line per trajectory, with its tokens)\n"
          "  export RUN_DIR OUT_DIR [--version N]  a kept policy version (default: the latest)\n"
@@ -148,6 +149,9 @@ int main(int argc, char** argv) {
     }
     if (command == "bench" && !args.empty() && args[0] == "reward") {
       return bench::RewardBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
+    }
+    if (command == "bench" && !args.empty() && args[0] == "sandbox") {
+      return bench::SandboxBenchCommand(Args(args.begin() + 1, args.end()), std::cout);
     }
     if (command == "bench") return bench::ModelBenchCommand(args, std::cout);
     if (command == "model" && !args.empty() && args[0] == "logits") {

@@ -1,4 +1,4 @@
-// The code sandbox: each run forks a child that joins the run's cgroups,
+// The code sandbox: each run vforks a child that joins the run's cgroups,
 // sets its rlimits, becomes the sandbox user and execs bubblewrap, which
 // builds the sandbox (namespaces, mounts) and runs the program in it. The
 // parent feeds stdin, reads stdout and stderr, enforces the wall time and the
@@ -214,6 +214,16 @@ class BwrapSandbox : public Sandbox {
     Ended e = RunProcess(launch, stdin_text, [&] { cgroups.KillAll(); });
     r->out = std::move(e.out);
     r->err = std::move(e.err);
+    if (!e.started) {
+      // bwrap failed before the program existed (it could not make the
+      // namespaces: no processes or memory left, say): not the program's
+      // doing.
+      const std::string how =
+          e.killed ? "killed"
+                   : StrCat("exit status ", WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1);
+      throw std::runtime_error(StrCat("bwrap did not start the sandbox (", how,
+                                      "): ", r->err.substr(0, r->err.find('\n'))));
+    }
     // A SIGKILL is the CPU limit's hard end when the run used that much CPU
     // time. bwrap does not reap the program (its init reports the status and
     // bwrap exits), so wait4's rusage misses it: the cgroup counts it.

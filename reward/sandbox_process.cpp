@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -42,14 +43,16 @@ const char* const kSteps[] = {"redirecting its stdio",
                               "exec"};
 enum Step { kDup, kJoin, kLimit, kGroups, kSetgid, kSetuid, kNoNewPrivs, kDeathSignal, kExec };
 
-// Everything the child needs, made before the fork: between fork and exec
-// only async-signal-safe calls may be made (the service has other threads,
-// whose locks the child would inherit held), so nothing is allocated there.
+// Everything the child needs, made before the vfork: between vfork and exec
+// the child shares this process's memory and may only make async-signal-safe
+// calls (the service has other threads, whose locks it would find held), so
+// it allocates nothing and writes nothing but its own stack frames.
 struct ChildPlan {
   const Launch* launch;
   char* const* argv;
   int in, out, err;  // the child's ends of the pipes
   int report;        // close-on-exec: EOF once bwrap runs
+  int status;        // bwrap's --json-status-fd, kept open across exec
   pid_t parent;
   long open_max;
 };
@@ -100,8 +103,12 @@ struct ChildPlan {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   // The service's sockets and other runs' pipes must not leak into the
   // sandbox: another run's stdin held open here would never see EOF.
-  io::CloseRange(STDERR_FILENO + 1, p.report - 1, p.open_max);
-  io::CloseRange(p.report + 1, static_cast<int>(p.open_max), p.open_max);
+  const int low = p.report < p.status ? p.report : p.status;
+  const int high = p.report < p.status ? p.status : p.report;
+  io::CloseRange(STDERR_FILENO + 1, low - 1, p.open_max);
+  io::CloseRange(low + 1, high - 1, p.open_max);
+  io::CloseRange(high + 1, static_cast<int>(p.open_max), p.open_max);
+  if (fcntl(p.status, F_SETFD, 0) != 0) fail(kDup);
   char* const empty_env[] = {nullptr};
   execve(p.argv[0], p.argv, empty_env);
   fail(kExec);
@@ -111,7 +118,7 @@ struct ChildPlan {
 // Writes stdin, reads stdout and stderr until both close, the deadline
 // passes or the output limit is reached; then kills the run and drains what
 // is left for a moment.
-void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd,
+void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd, int status_fd,
               const std::string& stdin_text, const std::function<void()>& stop, Ended* e) {
   size_t written = 0;
   if (stdin_text.empty()) {
@@ -126,11 +133,12 @@ void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd,
     drain_until = Clock::now() + kDrainGrace;
   };
   char chunk[65536];
-  while (out_fd >= 0 || err_fd >= 0) {
-    pollfd fds[3];
-    int* owners[3];
+  std::string status;  // bwrap's JSON lines
+  while (out_fd >= 0 || err_fd >= 0 || status_fd >= 0) {
+    pollfd fds[4];
+    int* owners[4];
     nfds_t n = 0;
-    for (int* fd : {&out_fd, &err_fd, &to_child}) {
+    for (int* fd : {&out_fd, &err_fd, &status_fd, &to_child}) {
       if (*fd < 0) continue;
       fds[n] = {*fd, static_cast<short>(fd == &to_child ? POLLOUT : POLLIN), 0};
       owners[n++] = fd;
@@ -164,6 +172,10 @@ void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd,
         *fd = -1;
         continue;
       }
+      if (fd == &status_fd) {
+        if (status.size() < 65536) status.append(chunk, static_cast<size_t>(got));
+        continue;
+      }
       std::string& sink = fd == &out_fd ? e->out : e->err;
       const size_t cap = launch.output_cap;
       const size_t room = cap - std::min(cap, e->out.size() + e->err.size());
@@ -174,9 +186,13 @@ void Exchange(const Launch& launch, int to_child, int out_fd, int err_fd,
       }
     }
   }
-  for (int fd : {to_child, out_fd, err_fd}) {
+  for (int fd : {to_child, out_fd, err_fd, status_fd}) {
     if (fd >= 0) close(fd);
   }
+  const size_t at = status.find("\"child-pid\":");
+  e->started = at != std::string::npos;
+  if (e->started)
+    e->init_pid = static_cast<pid_t>(std::strtol(status.c_str() + at + 12, nullptr, 10));
 }
 
 // Waits for bwrap until `deadline`; whether `e` holds how it ended.
@@ -195,39 +211,70 @@ bool Reap(pid_t pid, Clock::time_point deadline, Ended* e) {
   }
 }
 
+// bwrap exits once its init reports the program's status, and the init,
+// orphaned, dies of the parent-death signal. It is reaped by the nearest
+// subreaper: where that is this process (the service runs as a container's
+// PID 1, say), nothing else would, and zombies would pile up. Elsewhere
+// waitpid fails at once (not our child).
+void ReapOrphanedInit(pid_t init_pid) {
+  if (init_pid <= 0) return;
+  auto pause = std::chrono::microseconds(50);
+  const auto deadline = Clock::now() + kDrainGrace;
+  while (Clock::now() < deadline) {
+    const pid_t got = waitpid(init_pid, nullptr, WNOHANG);
+    if (got == init_pid || (got < 0 && errno != EINTR)) return;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
+}
+
 }  // namespace
 
 Ended RunProcess(const Launch& launch, const std::string& stdin_text,
                  const std::function<void()>& kill_all) {
-  std::vector<std::string> args = launch.argv;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, report[2] = {-1, -1};
+  int status[2] = {-1, -1};
   auto close_all = [&] {
-    for (int* p : {in, out, err, report}) {
+    for (int* p : {in, out, err, report, status}) {
       for (int i = 0; i < 2; ++i) {
         if (p[i] >= 0) close(p[i]);
         p[i] = -1;
       }
     }
   };
-  if (!io::Pipe(in) || !io::Pipe(out) || !io::Pipe(err) || !io::Pipe(report)) {
+  if (!io::Pipe(in) || !io::Pipe(out) || !io::Pipe(err) || !io::Pipe(report) || !io::Pipe(status)) {
     const int e = errno;
     close_all();
     throw std::runtime_error(StrCat("pipe: ", std::strerror(e)));
   }
-  const ChildPlan plan{&launch, argv.data(), in[0],    out[1],
-                       err[1],  report[1],   getpid(), std::max(sysconf(_SC_OPEN_MAX), 1024L)};
-  const pid_t pid = fork();
-  if (pid < 0) {
-    const int e = errno;
-    close_all();
-    throw std::runtime_error(StrCat("fork: ", std::strerror(e)));
-  }
+  std::vector<std::string> args = launch.argv;
+  args.insert(args.begin() + 1, {"--json-status-fd", std::to_string(status[1])});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ChildPlan plan{};
+  plan.launch = &launch;
+  plan.argv = argv.data();
+  plan.in = in[0], plan.out = out[1], plan.err = err[1];
+  plan.report = report[1], plan.status = status[1];
+  plan.parent = getpid();
+  plan.open_max = std::max(sysconf(_SC_OPEN_MAX), 1024L);
+  // vfork: the child borrows this process's memory until it execs, rather
+  // than copying its page tables (milliseconds for a service that maps
+  // LibTorch). Signals stay blocked until the child has reset their
+  // handlers, which must not run in it on this process's memory.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid = vfork();
   if (pid == 0) Child(plan);
-  for (int* fd : {&in[0], &out[1], &err[1], &report[1]}) close(*fd), *fd = -1;
+  const int vfork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    close_all();
+    throw std::runtime_error(StrCat("vfork: ", std::strerror(vfork_errno)));
+  }
+  for (int* fd : {&in[0], &out[1], &err[1], &report[1], &status[1]}) close(*fd), *fd = -1;
   setpgid(pid, pid);  // also here, so that a kill right away reaches the group
 
   ChildFailure failure{};
@@ -249,8 +296,8 @@ Ended RunProcess(const Launch& launch, const std::string& stdin_text,
     kill(pid, SIGKILL);
     kill_all();
   };
-  Exchange(launch, in[1], out[0], err[0], stdin_text, stop, &e);
-  in[1] = out[0] = err[0] = -1;  // Exchange closed them
+  Exchange(launch, in[1], out[0], err[0], status[0], stdin_text, stop, &e);
+  in[1] = out[0] = err[0] = status[0] = -1;  // Exchange closed them
   close_all();
   if (!Reap(pid, e.killed ? Clock::now() + kDrainGrace : launch.deadline, &e)) {
     if (!e.killed) e.timed_out = true;
@@ -258,6 +305,7 @@ Ended RunProcess(const Launch& launch, const std::string& stdin_text,
     while (waitpid(pid, &e.status, 0) < 0 && errno == EINTR) {
     }
   }
+  ReapOrphanedInit(e.init_pid);
   return e;
 }
 

@@ -1,4 +1,4 @@
-// One sandbox run's process (reward/sandbox_process.cpp): forks a child that
+// One sandbox run's process (reward/sandbox_process.cpp): vforks a child that
 // joins the run's cgroups, sets its rlimits, becomes the sandbox user and
 // execs bubblewrap; feeds its stdin, collects its stdout and stderr, and
 // kills it at the wall deadline or past the output limit.
@@ -15,7 +15,8 @@
 namespace crescent::reward::sandbox_internal {
 
 struct Launch {
-  std::vector<std::string> argv;  // bwrap's command line, argv[0] a path
+  // bwrap's command line, argv[0] a path; RunProcess adds --json-status-fd.
+  std::vector<std::string> argv;
   struct Limit {
     decltype(RLIMIT_CPU) resource;
     rlimit value;
@@ -32,6 +33,10 @@ struct Launch {
 struct Ended {
   int status = 0;  // bwrap's, as waitpid gives it
   bool timed_out = false, overflow = false, killed = false;
+  // Whether bwrap made the sandbox's first process (its --json-status-fd
+  // said "child-pid"): else it failed before the program could run.
+  bool started = false;
+  pid_t init_pid = -1;  // that process (the PID namespace's init), as the host sees it
   std::string out, err;
 };
 

@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev libutf8proc-dev               # tokenizer: split patterns, NFC
   catch2 iproute2                            # tests; network-namespace hosts
   python3                                    # scripts/make-chat-math.py (and its test)
+  bubblewrap                                 # the code sandbox (docs/sandbox.md)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -79,5 +79,26 @@ TEST_CASE("the reward benchmark verifies the table and times both plug-in kinds"
   CHECK(RewardBenchCommand({"--python", "/nonexistent/python"}, out) == 1);
 }
 
+TEST_CASE("the sandbox benchmark times sandboxed runs against plain ones", "[bench]") {
+  std::ostringstream out;
+  const int rc = SandboxBenchCommand(
+      {"--rounds", "1", "--runs", "2", "--executions", "4", "--workers", "2"}, out);
+  INFO(out.str() << "\n(without bubblewrap: apt-get install bubblewrap, as scripts/setup.sh does)");
+  REQUIRE(rc == 0);
+  json j = json::parse(out.str());
+  CHECK(j["python_executions_per_s"].get<double>() > 0);
+  CHECK(j["workers"] == 2);
+  for (const char* program : {"true", "python"}) {
+    INFO(program);
+    CHECK(j["startup"][program]["plain_fork_exec_ms"].get<double>() > 0);
+    CHECK(j["startup"][program]["sandbox_run_ms"].get<double>() > 0);
+    CHECK(j["startup"][program]["plain_spawn_ms"].get<double>() > 0);
+    CHECK(j["startup"][program]["sandbox_vs_plain"].get<double>() > 0);
+    CHECK(j["startup"][program]["sandbox_vs_spawn"].get<double>() > 0);
+  }
+  CHECK(j["errors"] == 0);
+  CHECK(SandboxBenchCommand({"--workers", "0"}, out) == 2);
+}
+
 }  // namespace
 }  // namespace crescent::bench

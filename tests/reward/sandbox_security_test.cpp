@@ -6,7 +6,6 @@
 // the reward service) must be unaffected.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -389,48 +388,3 @@ os.killpg(0, signal.SIGKILL)
 }
 
 }  // namespace
-
-TEST_CASE("without cgroups the rlimit fallbacks still contain a fork bomb and a memory hog",
-          "[sandbox][security]") {
-  TheSandbox();  // fails with the install hint when there is no bwrap
-  SandboxOptions options;
-  options.cgroups = false;
-  // RLIMIT_NPROC counts all of a user's processes: the bomb runs as a user
-  // of its own where there is one, so that it cannot starve other runs as
-  // nobody (another test program's, perhaps) of processes.
-  if (getpwnam("daemon")) options.user = "daemon";
-  const auto sandbox = Sandbox::Make(options);
-  INFO(sandbox->Enforcement());
-  CHECK_THAT(sandbox->Enforcement(), Catch::Contains("RLIMIT_AS"));
-  auto dir = sandbox->NewDir();
-  dir->Write("bomb.py",
-             "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
-             "        pass\n");
-  dir->Write("hog.py", "x = []\nwhile True:\n    x.append(b'x' * (1 << 20))\n");
-  SandboxLimits limits;
-  limits.processes = 16;
-  limits.wall_s = 2;
-  limits.memory_mb = 128;
-  const std::string token = "crescent-rlimit-bomb-" + std::to_string(getpid());
-  std::atomic<bool> done{false};
-  std::atomic<int> most{0};
-  std::thread watch([&] {
-    while (!done) {
-      most = std::max(most.load(), ProcessesWith(token));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  SandboxResult r = sandbox->Run(*dir, {"python3", "bomb.py", token}, "", limits);
-  done = true;
-  watch.join();
-  INFO(Show(r) << "\nmost of the bomb's at once " << most);
-  CHECK(r.status == SandboxStatus::kTimeLimit);
-  // RLIMIT_NPROC counts all of the sandbox user's processes: with other runs
-  // going on (another test program), this run gets fewer, never more.
-  if (geteuid() == 0) CHECK(most <= limits.processes + 2);
-  CHECK(ProcessesWith(token) == 0);
-  r = sandbox->Run(*dir, {"python3", "hog.py"}, "", limits);
-  INFO(Show(r));
-  CHECK(r.status == SandboxStatus::kMemoryLimit);
-  CHECK_THAT(r.err, Catch::Contains("MemoryError"));
-}

@@ -4,7 +4,9 @@
 // hostile programs are in sandbox_security_test.cpp.
 #include "reward/sandbox.hpp"
 
+#include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,8 +100,9 @@ TEST_CASE("the environment inside is the documented one", "[sandbox]") {
   const SandboxResult r = TheSandbox().Run(
       *dir,
       {"sh", "-c",
-       "env | sort; pwd; hostname; id -u; df -k /tmp | tail -1 | awk '{print \"tmp_kb=\" $2}'; "
-       "ps -e -o comm="},
+       "env | sort; pwd; hostname; id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; "
+       "unshare -U true 2>/dev/null || echo no nested user namespace; "
+       "df -k /tmp | tail -1 | awk '{print \"tmp_kb=\" $2}'; ps -e -o comm="},
       "", {});
   unsetenv("CRESCENT_SANDBOX_TEST_SECRET");
   INFO(Show(r));
@@ -109,6 +112,11 @@ TEST_CASE("the environment inside is the documented one", "[sandbox]") {
   CHECK_THAT(r.out, !Catch::Contains("leaked-from-the-service"));
   CHECK_THAT(r.out, Catch::Contains("\n/box\nsandbox\n"));
   if (geteuid() == 0) CHECK_THAT(r.out, Catch::Contains("\n65534\n"));
+  // No way back to privileges: no set-user-ID gains, no capabilities, no
+  // user namespace of its own to gain them in.
+  CHECK_THAT(r.out, Catch::Contains("NoNewPrivs:\t1\n"));
+  CHECK_THAT(r.out, Catch::Contains("CapEff:\t0000000000000000\n"));
+  CHECK_THAT(r.out, Catch::Contains("no nested user namespace\n"));
   CHECK_THAT(r.out, Catch::Contains("tmp_kb=65536\n"));
   // Its own PID namespace: bwrap's init, then the shell and its children;
   // none of the host's processes.
@@ -230,6 +238,40 @@ TEST_CASE("a writable run's files land in the directory and links it leaves are 
   CHECK_FALSE(Exists(path));
   CHECK(ReadHostFile(target) == "original");
   std::remove(target.c_str());
+}
+
+// This process's children that are zombies.
+int Zombies() {
+  int count = 0;
+  DIR* proc = opendir("/proc");
+  while (dirent* e = proc ? readdir(proc) : nullptr) {
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || !std::getline(in, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces, so read after ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    count += state == "Z" && ppid == getpid();
+  }
+  if (proc) closedir(proc);
+  return count;
+}
+
+TEST_CASE("a service that adopts orphans (a container's PID 1) is left no zombies", "[sandbox]") {
+  Sandbox& sandbox = TheSandbox();
+  auto dir = sandbox.NewDir();
+  // As PID 1 or a subreaper, this process adopts bwrap's init when bwrap
+  // exits; the run must reap it.
+  REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  for (int i = 0; i < 5; ++i) CHECK(sandbox.Run(*dir, {"true"}, "", {}).Passed());
+  SandboxLimits limits;
+  limits.wall_s = 0.5;
+  CHECK(sandbox.Run(*dir, {"sleep", "10"}, "", limits).status == SandboxStatus::kTimeLimit);
+  const int zombies = Zombies();
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  CHECK(zombies == 0);
 }
 
 }  // namespace
