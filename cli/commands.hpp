@@ -69,6 +69,16 @@ int EvalCommand(const std::vector<std::string>& args, std::ostream& out);
 // throws config::ConfigError for a bad config (reward functions included).
 int RewardCommand(const std::vector<std::string>& args, std::ostream& out);
 
+// `crescent sandbox run [--dir DIR [--writable true]] [limits...] -- PROGRAM
+// [ARGS...]`: runs PROGRAM in the code sandbox (docs/sandbox.md) with this
+// process's stdin, the regular files of DIR copied into its /box (and, with
+// --writable true, what it leaves there copied back), and writes one JSON line:
+// status (exited, signaled, time_limit, memory_limit, output_limit, error),
+// exit_code, signal, stdout, stderr, wall_s, passed, describe. Returns 0 when
+// the sandbox ran it (whatever the program did), 1 when the sandbox could
+// not, 2 for bad arguments.
+int SandboxCommand(const std::vector<std::string>& args, std::ostream& out);
+
 // `crescent tokenize --tokenizer PATH [--decode]`: one JSON string per line
 // in, one JSON array of ids per line out (reversed with --decode). Returns 0;
 // bad arguments or input lines throw std::runtime_error naming the line.

@@ -95,6 +95,8 @@ void Usage(std::ostream& out) {
          "  reward eval [CONFIG] --input FILE|- [--set key=value]...\n"
          "                                       the config's rewards on JSONL prompt + response\n"
          "                                       lines, one JSON result a line\n"
+         "  sandbox run [--dir DIR [--writable true]] [--cpu-s S --wall-s S --memory-mb N ...]\n"
+         "              -- PROGRAM [ARGS...]    one program in the code sandbox; a JSON result\n"
          "  generate --model DIR --input FILE [--output FILE] [--max-tokens N]\n"
          "           [--temperature T] [--top-k K] [--top-p P] [--samples N] [--seed S]\n"
          "           [--chat-template true|false] [--enable-thinking true|false]\n"
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
     if (command == "generate") return cli::GenerateCommand(args, std::cout);
     if (command == "eval") return cli::EvalCommand(args, std::cout);
     if (command == "reward") return cli::RewardCommand(args, std::cout);
+    if (command == "sandbox") return cli::SandboxCommand(args, std::cout);
   } catch (const config::ConfigError& e) {
     std::cerr << "crescent " << command << ": config error: " << e.what() << "\n";
     return 2;

@@ -21,12 +21,17 @@
 #include <thread>
 
 #include "common/util/log.hpp"
+#include "reward/process_io.hpp"
 
 namespace crescent::reward {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
+using process_io::CloseRange;
+using process_io::MillisecondsLeft;
+using process_io::Pipe;
+using process_io::WriteNoSigpipe;
 
 // A reply line longer than this is a failure rather than a reason to keep
 // buffering a runaway process's output.
@@ -34,80 +39,6 @@ constexpr size_t kMaxLine = size_t{16} << 20;
 // How long the destructor lets the process exit on its own after closing its
 // stdin.
 constexpr auto kExitGrace = std::chrono::seconds(1);
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
-// The file execv will run: `program` itself when it names a path, else the
-// first executable file of that name on PATH (as execvp would search it).
-std::string ResolveProgram(const std::string& name, const std::string& program) {
-  if (program.find('/') != std::string::npos) {
-    if (!IsExecutableFile(program)) {
-      throw std::invalid_argument(
-          StrCat("reward command ", name, ": ", program, " is not an executable file"));
-    }
-    return program;
-  }
-  const char* env = std::getenv("PATH");
-  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    const std::string dir = path.substr(begin, end - begin);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    if (IsExecutableFile(candidate)) return candidate;
-    begin = end + 1;
-  }
-  throw std::invalid_argument(StrCat("reward command ", name, ": ", program, " not found on PATH"));
-}
-
-int MillisecondsLeft(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
-
-// A pipe whose ends are close-on-exec and above stderr, so that the dup2s in
-// the child cannot clobber one another even when the service runs with a
-// standard descriptor closed.
-bool Pipe(int fds[2]) {
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
-  for (int i = 0; i < 2; ++i) {
-    if (fds[i] > STDERR_FILENO) continue;
-    const int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-    if (moved < 0) {
-      close(fds[0]), close(fds[1]);
-      return false;
-    }
-    close(fds[i]);
-    fds[i] = moved;
-  }
-  return true;
-}
-
-// Writes without letting a closed pipe raise SIGPIPE, which would end the
-// service: the signal is blocked for this thread during the write and a
-// SIGPIPE that the write raised is consumed before it is unblocked.
-ssize_t WriteNoSigpipe(int fd, const char* data, size_t size) {
-  sigset_t sigpipe, old, pending;
-  sigemptyset(&sigpipe);
-  sigaddset(&sigpipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE);
-  const ssize_t n = write(fd, data, size);
-  const int saved = errno;
-  if (n < 0 && saved == EPIPE && !was_pending) {
-    const timespec zero{0, 0};
-    while (sigtimedwait(&sigpipe, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  errno = saved;
-  return n;
-}
 
 std::string Clip(const std::string& text, size_t limit) {
   return text.size() <= limit ? text : text.substr(0, limit) + "...";
@@ -246,18 +177,6 @@ class CommandReward : public RewardFunction {
     from_child_ = out[0];
     buffer_.clear();
     return "";
-  }
-
-  // Closes descriptors [first, last] in the child.
-  static void CloseRange(int first, int last, long open_max) {
-    if (first > last) return;
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, static_cast<unsigned>(first), static_cast<unsigned>(last), 0U) ==
-        0) {
-      return;
-    }
-#endif
-    for (long fd = first; fd <= last && fd < open_max; ++fd) close(static_cast<int>(fd));
   }
 
   // Sends one request and reads one line back, both within the timeout.
@@ -462,7 +381,13 @@ std::unique_ptr<RewardFunction> MakeCommandReward(const std::vector<std::string>
   if (!(options.plugin_timeout_s > 0)) {
     throw std::invalid_argument(StrCat("reward command ", name, ": timeout must be > 0"));
   }
-  std::string program = ResolveProgram(name, command[0]);
+  std::string program = process_io::FindProgram(command[0]);
+  if (program.empty()) {
+    throw std::invalid_argument(StrCat("reward command ", name, ": ", command[0],
+                                       command[0].find('/') == std::string::npos
+                                           ? " not found on PATH"
+                                           : " is not an executable file"));
+  }
   return std::make_unique<CommandReward>(command, name, std::move(program), options);
 }
 

@@ -1,13 +1,15 @@
 // Helpers for running a child process from a multi-threaded service: pipes
 // that cannot clobber the standard descriptors, writes that cannot raise
-// SIGPIPE, closing inherited descriptors in the child. The approach of
-// reward/command_reward.cpp, used by the sandbox (reward/sandbox.cpp).
+// SIGPIPE, closing inherited descriptors in the child, finding a program.
+// Used by command plug-ins (reward/command_reward.cpp) and the sandbox
+// (reward/sandbox.cpp).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 namespace crescent::reward::process_io {
 
@@ -23,6 +25,11 @@ ssize_t WriteNoSigpipe(int fd, const char* data, size_t size);
 
 // Closes descriptors [first, last] (async-signal-safe: for a forked child).
 void CloseRange(int first, int last, long open_max);
+
+// `program` as execvp would find it: itself when it names a path (and is an
+// executable file), else the first executable file of that name on PATH; ""
+// when there is none.
+std::string FindProgram(const std::string& program);
 
 // Milliseconds from now to `deadline` for poll(), 0 when it has passed.
 int MillisecondsLeft(std::chrono::steady_clock::time_point deadline);

@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "common/util/log.hpp"
+#include "reward/process_io.hpp"
 #include "reward/sandbox_cgroup.hpp"
 #include "reward/sandbox_dir.hpp"
 #include "reward/sandbox_process.hpp"
@@ -31,31 +32,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace sandbox_internal;
+using process_io::FindProgram;
 
 // bwrap's own processes in a run: itself and the PID namespace's init.
 constexpr int64_t kBwrapProcesses = 2;
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
-// `program` as execvp would find it on the service's PATH; "" if nowhere.
-std::string FindProgram(const std::string& program) {
-  if (program.find('/') != std::string::npos) return IsExecutableFile(program) ? program : "";
-  const char* env = std::getenv("PATH");
-  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    const std::string dir = path.substr(begin, end - begin);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    if (IsExecutableFile(candidate)) return candidate;
-    begin = end + 1;
-  }
-  return "";
-}
 
 // The read-only view of the system every run gets: /usr, the top-level
 // directories that hold programs and libraries (links into /usr on a

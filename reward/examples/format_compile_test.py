@@ -17,15 +17,16 @@ prompt without "tests" is reported as an error (the sample gets the entry's
 fallback). Configure it as
 
     reward:
-      timeout_s: 30   # per response: the compile and every test run
+      timeout_s: 60   # per response: the compile and every test run
       functions:
         - {cmd: [python3, /path/to/crescent/reward/examples/format_compile_test.py]}
 
-NOT A SANDBOX. The compiler and the model's program run as the user the
-reward service runs as, with that user's files and network; the only limits
-are rlimits (CPU seconds, address space, file size) and wall-clock timeouts,
-and a program can still fork, write files it may write or talk to the
-network. For trusted experiments only; the code sandbox is separate work.
+The compiler and the program run in crescent's code sandbox (docs/sandbox.md),
+through `crescent sandbox run`: no network, a read-only system, an
+unprivileged user, limits on CPU time, wall time, memory, files, output and
+processes. The crescent program is --crescent PATH, else $CRESCENT_BINARY,
+else `crescent` on PATH, else build/cli/crescent beside this script's
+repository.
 
 Standard library only. Reads one JSON request per line on stdin and writes
 one JSON reply per line on stdout (the protocol: docs/reward-plugins.md);
@@ -34,34 +35,43 @@ diagnostics go to stderr.
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 
-COMPILE_TIMEOUT_S = 20  # wall clock
-COMPILE_CPU_S = 20
-COMPILE_MEMORY = 2 << 30  # address space
-RUN_TIMEOUT_S = 2  # wall clock, per test
-RUN_CPU_S = 2
-RUN_MEMORY = 512 << 20
-FILE_SIZE = 64 << 20  # the largest file a compiler or program may write
+# Limits of the compile (gcc's helpers count as processes) and of each test.
+COMPILE = ["--cpu-s", "20", "--wall-s", "30", "--memory-mb", "2048", "--file-mb", "64",
+           "--tmp-mb", "256", "--processes", "32"]
+RUN = ["--cpu-s", "2", "--wall-s", "4", "--memory-mb", "512", "--file-mb", "64"]
 
 FENCE = re.compile(r"```([A-Za-z0-9+#_-]*)[ \t]*\n(.*?)```", re.DOTALL)
 CXX_TAGS = {"": "c++", "cpp": "c++", "c++": "c++", "cc": "c++", "cxx": "c++", "c": "c"}
 
 
-def limits(cpu_s, memory):
-    """A preexec_fn: rlimits for the child (and whatever it starts)."""
+def find_crescent(argv):
+    if "--crescent" in argv:
+        return argv[argv.index("--crescent") + 1]
+    found = os.environ.get("CRESCENT_BINARY") or shutil.which("crescent")
+    if found:
+        return found
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "..", "..", "build", "cli", "crescent")
 
-    def apply():
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    return apply
+CRESCENT = find_crescent(sys.argv)
+
+
+def sandboxed(work, limits, argv, stdin="", writable=False):
+    """Runs argv in the sandbox with work's files in its /box; its JSON result."""
+    command = [CRESCENT, "sandbox", "run", "--dir", work] + limits
+    if writable:
+        command += ["--writable", "true"]
+    done = subprocess.run(command + ["--"] + argv, input=stdin, capture_output=True, text=True,
+                          errors="replace")
+    if done.returncode != 0:
+        raise RuntimeError(f"crescent sandbox run: {clip(done.stderr or done.stdout)}")
+    return json.loads(done.stdout)
 
 
 def last_code_block(response):
@@ -98,49 +108,29 @@ def score(response, metadata):
         return 0, False, details
     details["format"] = True
     language, code = block
-    compiler = shutil.which("g++")
-    if compiler is None:
-        raise RuntimeError("g++ not found on PATH")
-
     with tempfile.TemporaryDirectory(prefix="crescent-reward-") as work:
-        source = os.path.join(work, "main.c" if language == "c" else "main.cpp")
-        program = os.path.join(work, "main")
-        with open(source, "w") as f:
+        source = "main.c" if language == "c" else "main.cpp"
+        with open(os.path.join(work, source), "w") as f:
             f.write(code)
         standard = "-std=c11" if language == "c" else "-std=c++17"
-        try:
-            compiled = subprocess.run(
-                [compiler, "-x", language, standard, "-O0", "-o", program, source],
-                cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                errors="replace", timeout=COMPILE_TIMEOUT_S,
-                preexec_fn=limits(COMPILE_CPU_S, COMPILE_MEMORY))
-        except subprocess.TimeoutExpired:
-            details["compiler_error"] = f"timed out after {COMPILE_TIMEOUT_S} s"
-            return 5, False, details
-        if compiled.returncode != 0:
-            details["compiler_error"] = clip(compiled.stderr)
+        compiled = sandboxed(work, COMPILE,
+                             ["g++", "-x", language, standard, "-O0", "-o", "main", source],
+                             writable=True)
+        if not compiled["passed"]:
+            details["compiler_error"] = clip(compiled["stderr"] or compiled["describe"])
             return 5, False, details
         details["compiled"] = True
 
         for index, test in enumerate(tests):
+            run = sandboxed(work, RUN, ["./main"], stdin=test.get("input", ""))
             failure = {"failed_test": index}
-            try:
-                run = subprocess.run(
-                    [program], cwd=work, input=test.get("input", ""), capture_output=True,
-                    text=True, errors="replace", timeout=RUN_TIMEOUT_S,
-                    preexec_fn=limits(RUN_CPU_S, RUN_MEMORY))
-            except subprocess.TimeoutExpired:
-                failure["reason"] = f"timed out after {RUN_TIMEOUT_S} s"
-                details.update(failure)
-                return 15, False, details
-            if run.returncode != 0:
-                failure["reason"] = (f"exit status {run.returncode}" if run.returncode > 0 else
-                                     f"killed by signal {-run.returncode}")
-                failure["stderr"] = clip(run.stderr)
-            elif normalise(run.stdout) != normalise(test.get("output", "")):
+            if not run["passed"]:
+                failure["reason"] = run["describe"]
+                failure["stderr"] = clip(run["stderr"])
+            elif normalise(run["stdout"]) != normalise(test.get("output", "")):
                 failure["reason"] = "wrong output"
                 failure["expected"] = clip(test.get("output", ""))
-                failure["got"] = clip(run.stdout)
+                failure["got"] = clip(run["stdout"])
             else:
                 details["tests_passed"] += 1
                 continue

@@ -45,7 +45,8 @@ std::string Setup() {
             "    numbers: [format]\n"
             "    think: [think_format, {fn: regex, pattern: 'yes|no', weight: 2}]\n"
             "    code: [{cmd: [python3, \"" CRESCENT_SOURCE_DIR
-            "/reward/examples/format_compile_test.py\"]}]\n"
+            "/reward/examples/format_compile_test.py\", --crescent, \"" CRESCENT_BINARY
+            "\"]}]\n"
             "  timeout_s: 60\n");
   return dir;
 }
@@ -54,18 +55,19 @@ std::string Setup() {
 
 TEST_CASE("reward eval scores each line as a run would and names the lines it cannot", "[cli]") {
   const std::string dir = Setup();
-  WriteFile(dir + "/in.jsonl",
-            "{\"prompt\": \"12+7=\", \"response\": \"19\", \"answer\": \"19\"}\n"
-            "{\"prompt\": \"12+7=\", \"response\": \"it is 18\", \"answer\": 19}\n"
-            "\n"
-            "{\"prompt\": \"2+2=\", \"response\": \"4\", \"domain\": \"numbers\"}\n"
-            "not json at all\n"
-            "{\"prompt\": \"12+7=\", \"answer\": \"19\"}\n"
-            "{\"prompt\": \"q\", \"response\": \"<think>hm</think>yes\", \"domain\": \"think\"}\n"
-            "{\"prompt\": \"12+7=\", \"response\": \"19\"}\n"
-            "{\"prompt\": \"Add.\", \"domain\": \"code\", \"tests\": [{\"input\": \"1 2\", "
-            "\"output\": \"3\"}], \"response\": \"```cpp\\n#include <cstdio>\\nint main() { int a, b; "
-            "scanf(\\\"%d %d\\\", &a, &b); printf(\\\"%d\\\\n\\\", a + b); }\\n```\"}\n");
+  WriteFile(
+      dir + "/in.jsonl",
+      "{\"prompt\": \"12+7=\", \"response\": \"19\", \"answer\": \"19\"}\n"
+      "{\"prompt\": \"12+7=\", \"response\": \"it is 18\", \"answer\": 19}\n"
+      "\n"
+      "{\"prompt\": \"2+2=\", \"response\": \"4\", \"domain\": \"numbers\"}\n"
+      "not json at all\n"
+      "{\"prompt\": \"12+7=\", \"answer\": \"19\"}\n"
+      "{\"prompt\": \"q\", \"response\": \"<think>hm</think>yes\", \"domain\": \"think\"}\n"
+      "{\"prompt\": \"12+7=\", \"response\": \"19\"}\n"
+      "{\"prompt\": \"Add.\", \"domain\": \"code\", \"tests\": [{\"input\": \"1 2\", "
+      "\"output\": \"3\"}], \"response\": \"```cpp\\n#include <cstdio>\\nint main() { int a, b; "
+      "scanf(\\\"%d %d\\\", &a, &b); printf(\\\"%d\\\\n\\\", a + b); }\\n```\"}\n");
   const Result r = RewardEval(dir, dir + "/in.jsonl");
   INFO(r.output);
   CHECK(r.exit_code == 1);       // two lines could not be scored

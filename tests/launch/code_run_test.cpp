@@ -10,21 +10,15 @@
 
 #include "tests/common/json_lines.hpp"
 #include "tests/common/process.hpp"
+#include "tests/launch/tiny_model_runs.hpp"
 
 namespace {
 
-using crescent::testing::Process;
+using crescent::testing::InitTinyModel;
+using crescent::testing::Succeed;
 using nlohmann::json;
 
 const std::string kCrescent = CRESCENT_BINARY;
-
-std::string Succeed(const std::vector<std::string>& argv, const std::string& log) {
-  Process p(argv, log);
-  const int code = p.Wait(std::chrono::minutes(8));
-  INFO(p.Output());
-  REQUIRE(code == 0);
-  return p.Output();
-}
 
 // "Print N." -> a Python block printing N; its test expects N on stdout.
 void WriteData(const std::string& root) {
@@ -85,28 +79,7 @@ reward:
   functions: [code]
   sandboxes: 2
 )";
-  Succeed({kCrescent,
-           "model",
-           "init",
-           "--tokenizer",
-           std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3",
-           "--out",
-           model,
-           "--hidden",
-           "32",
-           "--intermediate",
-           "64",
-           "--layers",
-           "2",
-           "--heads",
-           "4",
-           "--kv-heads",
-           "2",
-           "--max-positions",
-           "256",
-           "--arch",
-           "qwen3"},
-          root + "/init.log");
+  InitTinyModel("qwen3", model, {"--kv-heads", "2", "--max-positions", "256", "--arch", "qwen3"});
   const std::vector<std::string> settings = {"--set", "run.dir=" + run,
                                              "--set", "model.path=" + model,
                                              "--set", "task.prompts_file=" + root + "/train.jsonl",

@@ -22,24 +22,18 @@
 #include "common/run/run_dir.hpp"
 #include "tests/common/json_lines.hpp"
 #include "tests/common/process.hpp"
+#include "tests/launch/tiny_model_runs.hpp"
 
 using namespace crescent;
+using crescent::testing::InitTinyModel;
 using crescent::testing::Process;
+using crescent::testing::Succeed;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kCrescent = CRESCENT_BINARY;
-
-// Runs `argv` to its end; returns its output, which must say it succeeded.
-std::string Succeed(const std::vector<std::string>& argv, const std::string& log) {
-  Process p(argv, log);
-  const int code = p.Wait(std::chrono::minutes(8));
-  INFO(p.Output());
-  REQUIRE(code == 0);
-  return p.Output();
-}
 
 // Chat-math style data: "What is a plus b?" answered by a worked line ending
 // in \boxed{a+b}. SFT pairs for 0 <= a, b < 8; RL prompts (with an answer and
@@ -123,28 +117,9 @@ TEST_CASE("a random Qwen3 or Llama model with its real tokenizer: sft, run, expo
   WriteData(root);
   WriteConfig(root);
 
-  std::vector<std::string> init = {
-      kCrescent,
-      "model",
-      "init",
-      "--tokenizer",
-      std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/" + c.name,
-      "--out",
-      model,
-      "--hidden",
-      "32",
-      "--intermediate",
-      "64",
-      "--layers",
-      "2",
-      "--heads",
-      "4",
-      "--kv-heads",
-      "2",
-      "--max-positions",
-      "256"};
-  init.insert(init.end(), c.init_flags.begin(), c.init_flags.end());
-  Succeed(init, root + "/init.log");
+  std::vector<std::string> flags = {"--kv-heads", "2", "--max-positions", "256"};
+  flags.insert(flags.end(), c.init_flags.begin(), c.init_flags.end());
+  InitTinyModel(c.name, model, flags);
 
   const std::vector<std::string> settings = {
       "--set", "run.dir=" + run,
@@ -233,28 +208,8 @@ TEST_CASE(
   const std::string model = root + "/model";
   WriteData(root);
   WriteConfig(root);
-  Succeed({kCrescent,
-           "model",
-           "init",
-           "--tokenizer",
-           std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtures/tokenizer/qwen3",
-           "--out",
-           model,
-           "--hidden",
-           "32",
-           "--intermediate",
-           "64",
-           "--layers",
-           "2",
-           "--heads",
-           "4",
-           "--kv-heads",
-           "4",
-           "--head-dim",
-           "128",
-           "--max-positions",
-           "4096"},
-          root + "/init.log");
+  InitTinyModel("qwen3", model,
+                {"--kv-heads", "4", "--head-dim", "128", "--max-positions", "4096"});
   auto run = [&](const std::string& name, const std::vector<std::string>& sets) {
     std::vector<std::string> argv = {kCrescent,
                                      "run",

@@ -309,12 +309,12 @@ TEST_CASE("a cmd entry of reward.functions scores its fallback when it fails", "
   }
 }
 
-TEST_CASE("the format-compile-test example scores 35 15 5 and 0", "[reward]") {
+TEST_CASE("the format-compile-test example scores 35 15 5 and 0 in the sandbox", "[reward]") {
   if (!HaveGxx()) {
     WARN("g++ is not on PATH: the example's compile cases are not run");
     return;
   }
-  auto f = MakeCommandReward({"python3", CMD_EXAMPLE}, Options(60));
+  auto f = MakeCommandReward({"python3", CMD_EXAMPLE, "--crescent", CRESCENT_BINARY}, Options(60));
   task::Prompt prompt{"sum",
                       "Read two integers and print their sum.",
                       {{"tests", R"([{"input": "1 2\n", "output": "3\n"},
