@@ -43,6 +43,11 @@ std::string Excerpt(const std::string& text, size_t limit = 200) {
   return text.size() <= limit ? text : text.substr(0, limit) + "...";
 }
 
+// The end of a program's stderr, where the error that ended it is.
+std::string Tail(const std::string& text, size_t limit = 300) {
+  return text.size() <= limit ? text : "..." + text.substr(text.size() - limit);
+}
+
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -230,7 +235,7 @@ class CodeReward : public RewardFunction {
           program, {python ? "python3" : "bash", python ? "test_solution.py" : "test_solution.sh"},
           "");
       details["script"] = r.Passed() ? "passed" : r.Describe();
-      if (!r.Passed() && !r.err.empty()) details["stderr"] = Excerpt(r.err, 1000);
+      if (!r.Passed() && !r.err.empty()) details["stderr"] = Tail(r.err, 1000);
       return {r.Passed() ? 1.0 : 0.0, r.Passed(), true, "", details.dump()};
     }
     const size_t n = tests.cases.size();
@@ -239,7 +244,7 @@ class CodeReward : public RewardFunction {
       const SandboxResult r = RunOne(program, program.argv, tests.cases[i].input);
       if (!r.Passed()) {
         failures[i] = r.Describe();
-        if (!r.err.empty()) failures[i] += StrCat("; stderr: ", Excerpt(r.err));
+        if (!r.err.empty()) failures[i] += StrCat("; stderr: ", Tail(r.err));
       } else if (!SameOutput(tests.cases[i].output, r.out)) {
         failures[i] = StrCat("wrong answer: ", FirstDifference(tests.cases[i].output, r.out));
       }

@@ -211,4 +211,39 @@ TEST_CASE("the code keys set each case's CPU time wall time and memory", "[rewar
   CHECK_THAT(reason("x = bytearray(200 << 20)"), Catch::Contains("memory limit (64 MiB)"));
 }
 
+TEST_CASE("hostile programs in a batch score as failures with their reasons beside a good one",
+          "[reward][sandbox]") {
+  const config::Config c = config::ParseConfig(
+      "reward:\n  functions: [code]\n  sandboxes: 4\n  code_wall_s: 3\n", "code.yaml");
+  const ComposedReward composed(c);
+  const task::Prompt p = CodePrompt(kAddTests);
+  const std::vector<std::string> responses = {
+      Fenced("python", "import os\nwhile True:\n    os.fork()"),
+      Fenced("python", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)"),
+      Fenced("python", "print(open('/etc/shadow').read())"),
+      Fenced("python",
+             "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(-1, "
+             "signal.SIGKILL)\nprint(3)"),
+      Fenced("python", "while True:\n    print('x' * 65536)"),
+      Fenced("python", kPythonAdd)};
+  std::vector<ComposedReward::Sample> samples;
+  for (const std::string& r : responses) samples.push_back({&p, &r});
+  const std::vector<Composed> scored = composed.ScoreBatch(samples, 4);
+  // Each is stopped: a fork fails past the process limit, there is no
+  // network, /etc/shadow is not the sandbox user's, the parent cannot be
+  // signalled, the output is cut.
+  const std::vector<std::string> reasons = {"Resource temporarily unavailable",
+                                            "Network is unreachable", "Permission denied",
+                                            "ProcessLookupError", "output limit"};
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    INFO(scored[i].details);
+    CHECK_FALSE(scored[i].correct);
+    CHECK(scored[i].reward == 0);
+    CHECK(scored[i].error.empty());  // the program's failure, not the function's
+    CHECK_THAT(Json::parse(scored[i].details)["code"]["failed"][0]["reason"].get<std::string>(),
+               Catch::Contains(reasons[i]));
+  }
+  CHECK(scored.back().correct);
+}
+
 }  // namespace crescent::reward
