@@ -9,6 +9,7 @@
 #include <random>
 
 #include "bench/bench.hpp"
+#include "bench/timing.hpp"
 #include "common/util/log.hpp"
 #include "replay/journal.hpp"
 #include "replay/log_format.hpp"
@@ -30,10 +31,6 @@ class CountingMachine : public StateMachine {
   void Restore(std::string_view) override {}
   uint64_t records = 0, bytes = 0;
 };
-
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "bench/bench.hpp"
 #include "bench/int_options.hpp"
+#include "bench/timing.hpp"
 #include "common/model/generator.hpp"
 #include "common/model/llama.hpp"
 #include "common/model/policy.hpp"
@@ -40,11 +41,6 @@ std::vector<std::vector<double>> TimeRounds(const std::vector<std::function<void
     }
   }
   return seconds;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 // The median over rounds of f(round).

@@ -9,6 +9,7 @@
 
 #include "bench/bench.hpp"
 #include "bench/int_options.hpp"
+#include "bench/timing.hpp"
 #include "reward/command_reward.hpp"
 #include "reward/math_verify.hpp"
 #include "reward/reward_function.hpp"
@@ -31,16 +32,6 @@ constexpr const char* kEchoScript =
     "    request = json.loads(line)\n"
     "    sys.stdout.write(json.dumps({'id': request['id'], 'reward': 1}) + '\\n')\n"
     "    sys.stdout.flush()\n";
-
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 struct Pair {
   std::string gold, answer;

@@ -16,6 +16,7 @@
 
 #include "bench/bench.hpp"
 #include "bench/int_options.hpp"
+#include "bench/timing.hpp"
 #include "reward/sandbox.hpp"
 
 namespace crescent::bench {
@@ -23,16 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // The file the sandbox runs for `name`: the first on its PATH
 // (/usr/local/bin:/usr/bin:/bin), so that both sides run the same binary.
