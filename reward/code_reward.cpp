@@ -1,18 +1,16 @@
 #include "reward/code_reward.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "common/util/log.hpp"
+#include "common/util/parallel.hpp"
 
 namespace crescent::reward {
 namespace {
@@ -94,19 +92,6 @@ class Slots {
   std::condition_variable cv_;
   int64_t free_;
 };
-
-// Calls f(0..n-1) on up to `threads` threads.
-void ParallelFor(size_t n, int64_t threads, const std::function<void(size_t)>& f) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next++) < n;) f(i);
-  };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < std::min<int64_t>(threads, static_cast<int64_t>(n)); ++t)
-    pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-}
 
 struct Case {
   std::string input, output;

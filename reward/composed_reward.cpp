@@ -1,13 +1,11 @@
 #include "reward/composed_reward.hpp"
 
-#include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <thread>
 
 #include "common/util/log.hpp"
+#include "common/util/parallel.hpp"
 #include "reward/command_reward.hpp"
 
 namespace crescent::reward {
@@ -83,16 +81,7 @@ std::vector<Composed> ComposedReward::ScoreBatch(const std::vector<Sample>& samp
         o.error = StrCat(entry->name, ": ", ex.what());
       }
     };
-    const int64_t n = entry->function->concurrent() ? threads : 1;
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-      for (size_t k; (k = next++) < items.size();) score(k);
-    };
-    std::vector<std::thread> pool;
-    for (int64_t t = 1; t < std::min<int64_t>(n, static_cast<int64_t>(items.size())); ++t)
-      pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
+    ParallelFor(items.size(), entry->function->concurrent() ? threads : 1, score);
   }
   std::vector<Composed> out;
   for (size_t i = 0; i < samples.size(); ++i) {
