@@ -70,10 +70,7 @@ void ReportFailures(const Scored& s, const std::string& what, std::ostream& out)
 int EvalCommand(const std::vector<std::string>& args, std::ostream& out) {
   const Flags flags(args, {"data", "model", "samples"}, kUsage);
   if (flags.positional().size() > 1 || !flags.Has("data")) throw std::runtime_error(kUsage);
-  const config::Config c = flags.positional().empty()
-                               ? config::ParseConfig(config::EmbeddedDefaultConfig(),
-                                                     "<embedded quickstart>", flags.overrides())
-                               : config::LoadConfigFile(flags.positional()[0], flags.overrides());
+  const config::Config c = CommandConfig(flags);
   const std::string data = flags.String("data");
   const int64_t samples = flags.Int("samples", 1);
   if (samples < 1) throw std::runtime_error(StrCat("--samples: expected >= 1; ", kUsage));

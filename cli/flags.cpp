@@ -84,4 +84,12 @@ bool Flags::Bool(const std::string& name, bool fallback) const {
       StrCat("--", name, ": expected true or false, got \"", value, "\"; ", usage_));
 }
 
+config::Config CommandConfig(const Flags& flags) {
+  if (flags.positional().empty()) {
+    return config::ParseConfig(config::EmbeddedDefaultConfig(), "<embedded quickstart>",
+                               flags.overrides());
+  }
+  return config::LoadConfigFile(flags.positional()[0], flags.overrides());
+}
+
 }  // namespace crescent::cli

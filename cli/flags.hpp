@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/config/config.hpp"
+
 namespace crescent::cli {
 
 class Flags {
@@ -36,5 +38,9 @@ class Flags {
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_, overrides_;
 };
+
+// The config a tool subcommand runs with: the file its first positional
+// argument names, else the embedded quickstart; --set overrides applied.
+config::Config CommandConfig(const Flags& flags);
 
 }  // namespace crescent::cli

@@ -59,10 +59,7 @@ int RewardCommand(const std::vector<std::string>& args, std::ostream& out) {
     std::cerr << kUsage << "\n";
     return 2;
   }
-  const config::Config c = flags.positional().empty()
-                               ? config::ParseConfig(config::EmbeddedDefaultConfig(),
-                                                     "<embedded quickstart>", flags.overrides())
-                               : config::LoadConfigFile(flags.positional()[0], flags.overrides());
+  const config::Config c = CommandConfig(flags);
   std::optional<reward::ComposedReward> composed;
   try {
     composed.emplace(c);
