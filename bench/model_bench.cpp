@@ -11,6 +11,7 @@
 #include "common/model/generator.hpp"
 #include "common/model/llama.hpp"
 #include "common/model/policy.hpp"
+#include "common/util/blas_kernels.hpp"
 
 namespace crescent::bench {
 
@@ -241,6 +242,7 @@ int ModelBenchCommand(const std::vector<std::string>& args, std::ostream& out) {
          MedianOver(rounds, [&](int r) { return t[2][r] / t[0][r]; })}};
   }
   if (!peaks.empty()) j["square_matmul_2048_gflops"] = Median(peaks);
+  j["blas_kernels"] = util::BlasKernels();
   out << j.dump(2) << "\n";
   return 0;
 }

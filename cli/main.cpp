@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/launch.hpp"
 #include "common/config/config.hpp"
+#include "common/util/blas_kernels.hpp"
 #include "trainer/sft.hpp"
 
 namespace crescent {
@@ -134,6 +135,11 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
+  // The commands that compute with tensors run with OpenBLAS's best kernels
+  // for this processor (common/util/blas_kernels.hpp).
+  for (const char* computes : {"worker", "sft", "eval", "generate", "bench"}) {
+    if (command == computes) util::ReexecForBlasKernels(argv);
+  }
   Args args(argv + 2, argv + argc);
   try {
     if (command == "worker") return WorkerCommand(argc, argv);

@@ -4,6 +4,8 @@
 
 #include "common/model/pretrained.hpp"
 #include "common/task/arithmetic.hpp"
+#include "common/util/blas_kernels.hpp"
+#include "common/util/log.hpp"
 
 namespace crescent::model {
 
@@ -37,6 +39,9 @@ void SetComputeThreads(int threads) {
   using SetThreads = void (*)(int);
   if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
     f(threads);
+  }
+  if (const std::string kernels = util::BlasKernels(); !kernels.empty()) {
+    LogInfo(threads, " compute thread(s); OpenBLAS kernels ", kernels);
   }
 }
 

@@ -27,6 +27,37 @@ json ReadJsonFile(const std::string& path) {
   return json::parse(in);
 }
 
+// The OpenBLAS kernels `crescent bench` ran with, OPENBLAS_CORETYPE set to
+// `coretype` ("" for unset).
+std::string BenchKernels(const std::string& coretype) {
+  const std::string dir = testing::TempDir("crescent-blas");
+  std::vector<std::string> argv = {"env", "-u", "OPENBLAS_CORETYPE"};
+  if (!coretype.empty()) argv.push_back("OPENBLAS_CORETYPE=" + coretype);
+  for (const char* arg : {CRESCENT_BINARY, "bench", "--hidden", "64", "--layers", "1", "--vocab",
+                          "50", "--batch", "2", "--new", "2", "--train", "0"}) {
+    argv.push_back(arg);
+  }
+  testing::Process p(argv, dir + "/out.log");
+  REQUIRE(p.Wait(std::chrono::seconds(120)) == 0);
+  const std::string out = p.Output();
+  INFO(out);
+  return json::parse(out.substr(out.find('{')))["blas_kernels"].get<std::string>();
+}
+
+TEST_CASE("computing commands run OpenBLAS's AVX2 or AVX-512 kernels where the processor has them",
+          "[cli]") {
+  __builtin_cpu_init();
+  // OpenBLAS 0.3.21 falls back to its SSE3 Prescott kernels on processors
+  // newer than it knows; crescent re-executes itself with better ones.
+  const std::string kernels = BenchKernels("");
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    CHECK(kernels != "Prescott");
+    CHECK(BenchKernels("Haswell") == "Haswell");
+  }
+  // A user's setting stands.
+  CHECK(BenchKernels("Prescott") == "Prescott");
+}
+
 TEST_CASE("replay stats and dump read a buffer that a job holds", "[cli]") {
   const std::string run = testing::TempDir("crescent-inspect");
   ReplayBuffer buffer(Env::Posix(), run + "/replay", JournalOptions{});
