@@ -46,15 +46,21 @@ std::vector<reward::Composed> GenerateAndScore(const config::Config& c, model::P
                                                const std::vector<proto::Prompt>& prompts,
                                                const std::vector<proto::GenerationTask>& tasks,
                                                int64_t per_prompt, Scored& totals) {
-  std::vector<reward::Composed> outcomes;
-  for (const proto::Sample& s :
-       rollout::GenerateSamples(policy, tasks, c.rollout.batch_slots, 0, c.rollout.kv_cache_mb)) {
-    const proto::Prompt reward_prompt = encoder.ForReward(prompts[s.trajectory_id / per_prompt]);
-    reward::Composed o = composed.Score(reward_prompt, s.text);
+  const std::vector<proto::Sample> generated =
+      rollout::GenerateSamples(policy, tasks, c.rollout.batch_slots, 0, c.rollout.kv_cache_mb);
+  // Scored as a reward service scores (reward.sandboxes `code` runs at once).
+  std::vector<proto::Prompt> reward_prompts;
+  reward_prompts.reserve(generated.size());
+  std::vector<reward::ComposedReward::Sample> pairs;
+  for (const proto::Sample& s : generated) {
+    reward_prompts.push_back(encoder.ForReward(prompts[s.trajectory_id / per_prompt]));
+    pairs.push_back({&reward_prompts.back(), &s.text});
+  }
+  std::vector<reward::Composed> outcomes = composed.ScoreBatch(pairs, c.reward.sandboxes);
+  for (const reward::Composed& o : outcomes) {
     totals.correct += o.correct;
     totals.reward += o.reward;
     if (!o.error.empty() && totals.failures++ == 0) totals.first_error = o.error;
-    outcomes.push_back(std::move(o));
   }
   return outcomes;
 }

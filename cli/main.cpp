@@ -7,6 +7,7 @@
 
 #include "bench/bench.hpp"
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "cli/launch.hpp"
 #include "common/config/config.hpp"
 #include "common/util/blas_kernels.hpp"
@@ -17,67 +18,41 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-// Splits "--set k=v" pairs from positional arguments.
-struct ParsedArgs {
-  std::vector<std::string> positional;
-  std::vector<std::string> overrides;
-};
-ParsedArgs SplitArgs(const Args& args) {
-  ParsedArgs out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--set") {
-      if (i + 1 >= args.size()) throw config::ConfigError("--set needs key.path=value");
-      out.overrides.push_back(args[++i]);
-    } else if (args[i].rfind("--set=", 0) == 0) {
-      out.overrides.push_back(args[i].substr(6));
-    } else {
-      out.positional.push_back(args[i]);
-    }
-  }
-  return out;
-}
-
-config::Config LoadFromArgs(const ParsedArgs& a, bool allow_embedded) {
-  if (a.positional.empty()) {
-    if (!allow_embedded) throw config::ConfigError("expected a config file");
-    return config::ParseConfig(config::EmbeddedDefaultConfig(), "<embedded quickstart>",
-                               a.overrides);
-  }
-  return config::LoadConfigFile(a.positional[0], a.overrides);
+// The arguments of `crescent COMMAND [CONFIG] [--set key=value]...`.
+cli::Flags ConfigArgs(const std::string& command, const Args& args) {
+  const std::string usage = StrCat("usage: crescent ", command, " [CONFIG] [--set key=value]...");
+  cli::Flags flags(args, {}, usage);
+  if (flags.positional().size() > 1) throw std::runtime_error(usage);
+  return flags;
 }
 
 int ConfigCommand(const Args& args) {
-  if (args.empty()) {
-    std::cerr << "usage: crescent config check|show FILE [--set key=value]... | reference\n";
-    return 2;
-  }
-  const std::string verb = args[0];
+  const std::string verb = args.empty() ? "" : args[0];
   if (verb == "reference") {
     std::cout << config::ConfigReference();
     return 0;
   }
-  ParsedArgs a = SplitArgs(Args(args.begin() + 1, args.end()));
-  config::Config c = LoadFromArgs(a, /*allow_embedded=*/true);
+  if (verb != "check" && verb != "show") {
+    std::cerr << "usage: crescent config check|show [CONFIG] [--set key=value]... | reference\n";
+    return 2;
+  }
+  const cli::Flags flags = ConfigArgs("config " + verb, Args(args.begin() + 1, args.end()));
+  const config::Config c = cli::CommandConfig(flags);
   if (verb == "check") {
-    std::cout << (a.positional.empty() ? "<embedded quickstart>" : a.positional[0]) << ": ok\n";
-    return 0;
-  }
-  if (verb == "show") {
+    std::cout << (flags.positional().empty() ? "<embedded quickstart>" : flags.positional()[0])
+              << ": ok\n";
+  } else {
     std::cout << config::ToYaml(c);
-    return 0;
   }
-  std::cerr << "crescent config: unknown verb \"" << verb << "\"\n";
-  return 2;
+  return 0;
 }
 
 int RunCommand(const Args& args) {
-  ParsedArgs a = SplitArgs(args);
-  return cli::LaunchJob(LoadFromArgs(a, /*allow_embedded=*/true));
+  return cli::LaunchJob(cli::CommandConfig(ConfigArgs("run", args)));
 }
 
 int SftCommand(const Args& args) {
-  ParsedArgs a = SplitArgs(args);
-  trainer::RunSft(LoadFromArgs(a, /*allow_embedded=*/true));
+  trainer::RunSft(cli::CommandConfig(ConfigArgs("sft", args)));
   return 0;
 }
 

@@ -8,7 +8,9 @@
 #
 #   scripts/chat-math-spread.sh OUT_DIR [KERNELS] [SEEDS] [--set key=value]...
 #   KERNELS: comma-separated OPENBLAS_CORETYPE values, "native" for
-#   OpenBLAS's own choice (default native,Haswell); SEEDS default 1,2,3.
+#   OPENBLAS_CORETYPE unset (OpenBLAS's choice, or crescent's where
+#   OpenBLAS falls back to Prescott: docs/perf.md); the rows name the
+#   kernels the SFT ran (default native,Haswell); SEEDS default 1,2,3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/chat-math-spread.sh OUT_DIR [KERNELS] [SEEDS] [--set key=value]...}
@@ -37,6 +39,7 @@ for kernel in ${kernels//,/ }; do
     t2=$(date +%s.%N)
     times=$(python3 -c "print(round($t1 - $t0), round($t2 - $t1), round($t2 - $t0))")
     read -r sft_s rl_s total_s <<<"$times"
-    echo "| $kernel | $seed | $sft_s | $(accuracies "$out/$kernel-$seed.run.log") | $rl_s | $total_s |"
+    used=$(grep -o -m1 'OpenBLAS kernels [A-Za-z0-9]*' "$out/$kernel-$seed.sft.log" | awk '{print $3}')
+    echo "| $kernel ($used) | $seed | $sft_s | $(accuracies "$out/$kernel-$seed.run.log") | $rl_s | $total_s |"
   done
 done

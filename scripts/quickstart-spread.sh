@@ -8,7 +8,9 @@
 #
 #   scripts/quickstart-spread.sh OUT_DIR [KERNELS] [SEEDS] [--set key=value]...
 #   KERNELS: comma-separated OPENBLAS_CORETYPE values, "native" for
-#   OpenBLAS's own choice (default native,Haswell); SEEDS default 1,2,3.
+#   OPENBLAS_CORETYPE unset (OpenBLAS's choice, or crescent's where
+#   OpenBLAS falls back to Prescott: docs/perf.md); the rows name the
+#   kernels the SFT ran (default native,Haswell); SEEDS default 1,2,3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/quickstart-spread.sh OUT_DIR [KERNELS] [SEEDS] [--set key=value]...}
@@ -51,6 +53,7 @@ for kernel in ${kernels//,/ }; do
     cont_acc=$(accuracy "$out/$kernel-$seed.continued.log")
     read -r before after <<<"$rl"
     margin=$(python3 -c "print(f'{$after - $cont_acc:+.3f}')")
-    echo "| ${OPENBLAS_CORETYPE:-native} | $seed | $sft_acc | $sft_s | $before -> $after | $rl_s | $cont_acc ($cont_steps) | $margin |"
+    used=$(grep -o -m1 'OpenBLAS kernels [A-Za-z0-9]*' "$out/$kernel-$seed.sft.log" | awk '{print $3}')
+    echo "| $kernel ($used) | $seed | $sft_acc | $sft_s | $before -> $after | $rl_s | $cont_acc ($cont_steps) | $margin |"
   done
 done

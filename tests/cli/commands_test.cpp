@@ -1,4 +1,5 @@
-// The tool subcommands of cli/commands.hpp, called in-process.
+// The tool subcommands of cli/commands.hpp, called in-process, and how the
+// program itself takes its arguments and chooses its BLAS kernels.
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
@@ -6,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "common/run/run_dir.hpp"
 #include "common/tokenizer/policy_tokenizer.hpp"
@@ -25,6 +28,35 @@ const std::string kTinyLlama = std::string(CRESCENT_SOURCE_DIR) + "/tests/fixtur
 json ReadJsonFile(const std::string& path) {
   std::ifstream in(path);
   return json::parse(in);
+}
+
+TEST_CASE("config check and show take one CONFIG and --set and refuse the rest", "[cli]") {
+  const std::string dir = testing::TempDir("crescent-config-args");
+  auto crescent = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), CRESCENT_BINARY);
+    testing::Process p(args, dir + "/out.log");
+    const int code = p.Wait(std::chrono::seconds(60));
+    return std::make_pair(code, p.Output());
+  };
+  testing::WriteFile(dir + "/a.yaml", "run:\n  iterations: 3\n");
+  auto [code, out] = crescent({"config", "check", dir + "/a.yaml", "--set", "run.seed=4"});
+  CHECK(code == 0);
+  CHECK(out.find(dir + "/a.yaml: ok") != std::string::npos);
+  std::tie(code, out) = crescent({"config", "show", dir + "/a.yaml", "--set=run.seed=4"});
+  CHECK(code == 0);
+  CHECK(out.find("iterations: 3") != std::string::npos);
+  CHECK(out.find("seed: 4") != std::string::npos);
+  std::tie(code, out) = crescent({"config", "check", "--set"});
+  CHECK(code != 0);
+  CHECK(out.find("--set needs a value") != std::string::npos);
+  std::tie(code, out) = crescent({"run", dir + "/a.yaml", dir + "/b.yaml"});
+  CHECK(code != 0);
+  CHECK(out.find("usage: crescent run [CONFIG]") != std::string::npos);
+  std::tie(code, out) = crescent({"sft", "--bogus"});
+  CHECK(code != 0);
+  CHECK(out.find("unknown argument \"--bogus\"") != std::string::npos);
+  std::tie(code, out) = crescent({"config", "bogus"});
+  CHECK(code == 2);
 }
 
 // The OpenBLAS kernels `crescent bench` ran with, OPENBLAS_CORETYPE set to
