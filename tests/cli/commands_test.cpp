@@ -30,7 +30,7 @@ json ReadJsonFile(const std::string& path) {
   return json::parse(in);
 }
 
-TEST_CASE("config check and show take one CONFIG and --set and refuse the rest", "[cli]") {
+TEST_CASE("run and sft and config take one CONFIG and --set and refuse the rest", "[cli]") {
   const std::string dir = testing::TempDir("crescent-config-args");
   auto crescent = [&](std::vector<std::string> args) {
     args.insert(args.begin(), CRESCENT_BINARY);
