@@ -8,17 +8,13 @@
 
 #include "common/util/log.hpp"
 #include "reward/code_reward.hpp"
+#include "reward/math_normalise.hpp"
 #include "reward/plugin_reward.hpp"
 
 namespace crescent::reward {
 namespace {
 
-std::string Trim(const std::string& text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  return text.substr(b, e - b);
-}
+using math_internal::Trim;
 
 bool AllDigits(const std::string& s) {
   if (s.empty()) return false;

@@ -16,9 +16,8 @@ namespace {
 
 using crescent::testing::InitTinyModel;
 using crescent::testing::Succeed;
+using crescent::testing::TinyRunCommand;
 using nlohmann::json;
-
-const std::string kCrescent = CRESCENT_BINARY;
 
 // "Print N." -> a Python block printing N; its test expects N on stdout.
 void WriteData(const std::string& root) {
@@ -49,45 +48,12 @@ TEST_CASE("a run with the code reward scores responses by running their programs
   const std::string root = crescent::testing::TempDir("crescent-code-run");
   const std::string model = root + "/model", run = root + "/run";
   WriteData(root);
-  std::ofstream(root + "/run.yaml") << R"(run:
-  iterations: 2
-cluster:
-  trainers: 1
-  rollout_workers: 1
-  reward_services: 1
-  heartbeat_interval_s: 0.5
-  heartbeat_timeout_s: 30
-task:
-  name: jsonl
-  enable_thinking: false
-sft:
-  steps: 80
-  lr: 1.0e-2
-  warmup_steps: 5
-  token_budget: 512
-  heldout_fraction: 0.1
-rollout:
-  samples_per_prompt: 4
-  max_response_tokens: 24
-  batch_slots: 16
-  temperature: 0.5
-trainer:
-  groups_per_step: 2
-eval:
-  every: 0
-reward:
-  functions: [code]
-  sandboxes: 2
-)";
   InitTinyModel("qwen3", model, {"--kv-heads", "2", "--max-positions", "256", "--arch", "qwen3"});
-  const std::vector<std::string> settings = {"--set", "run.dir=" + run,
-                                             "--set", "model.path=" + model,
-                                             "--set", "task.prompts_file=" + root + "/train.jsonl",
-                                             "--set", "sft.data_file=" + root + "/sft.jsonl"};
   for (const char* verb : {"sft", "run"}) {
-    std::vector<std::string> argv = {kCrescent, verb, root + "/run.yaml"};
-    argv.insert(argv.end(), settings.begin(), settings.end());
-    Succeed(argv, root + "/" + verb + ".log");
+    Succeed(TinyRunCommand(verb, root, model, run,
+                           {"run.iterations=2", "sft.steps=80", "rollout.temperature=0.5",
+                            "reward.functions=[code]", "reward.sandboxes=2"}),
+            root + "/" + verb + ".log");
   }
   // Every scored trajectory says what the code reward did with it; after
   // this SFT most responses are code blocks whose programs ran and printed a

@@ -28,6 +28,7 @@ using namespace crescent;
 using crescent::testing::InitTinyModel;
 using crescent::testing::Process;
 using crescent::testing::Succeed;
+using crescent::testing::TinyRunCommand;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -64,36 +65,6 @@ void WriteData(const std::string& root) {
   }
 }
 
-void WriteConfig(const std::string& root) {
-  std::ofstream(root + "/run.yaml") << R"(run:
-  iterations: 3
-cluster:
-  trainers: 1
-  rollout_workers: 1
-  reward_services: 1
-  heartbeat_interval_s: 0.5
-  heartbeat_timeout_s: 30
-task:
-  name: jsonl
-  enable_thinking: false
-sft:
-  steps: 60
-  lr: 1.0e-2
-  warmup_steps: 5
-  token_budget: 512
-  heldout_fraction: 0.1
-rollout:
-  samples_per_prompt: 4
-  max_response_tokens: 24
-  batch_slots: 16
-trainer:
-  groups_per_step: 2
-  checkpoint_every: 1
-eval:
-  every: 0
-)";
-}
-
 struct Case {
   std::string name;       // the tokenizer fixture
   std::string user_open;  // how the template opens a user turn
@@ -115,22 +86,15 @@ TEST_CASE("a random Qwen3 or Llama model with its real tokenizer: sft, run, expo
   const std::string root = crescent::testing::TempDir("crescent-real-model-" + c.name);
   const std::string model = root + "/model", run = root + "/run", out = root + "/exported";
   WriteData(root);
-  WriteConfig(root);
 
   std::vector<std::string> flags = {"--kv-heads", "2", "--max-positions", "256"};
   flags.insert(flags.end(), c.init_flags.begin(), c.init_flags.end());
   InitTinyModel(c.name, model, flags);
 
-  const std::vector<std::string> settings = {
-      "--set", "run.dir=" + run,
-      "--set", "model.path=" + model,
-      "--set", "task.prompts_file=" + root + "/train.jsonl",
-      "--set", "sft.data_file=" + root + "/sft.jsonl",
-      "--set", std::string("reward.functions=[math, ") + PLUGIN_RECORD + "]"};
   auto command = [&](const std::string& verb) {
-    std::vector<std::string> argv = {kCrescent, verb, root + "/run.yaml"};
-    argv.insert(argv.end(), settings.begin(), settings.end());
-    return argv;
+    return TinyRunCommand(verb, root, model, run,
+                          {"trainer.checkpoint_every=1",
+                           std::string("reward.functions=[math, ") + PLUGIN_RECORD + "]"});
   };
   const std::string sft_log = Succeed(command("sft"), root + "/sft.log");
   CHECK(sft_log.find("held-out loss") != std::string::npos);
@@ -207,25 +171,13 @@ TEST_CASE(
   const std::string root = crescent::testing::TempDir("crescent-kv-cache-mb");
   const std::string model = root + "/model";
   WriteData(root);
-  WriteConfig(root);
   InitTinyModel("qwen3", model,
                 {"--kv-heads", "4", "--head-dim", "128", "--max-positions", "4096"});
   auto run = [&](const std::string& name, const std::vector<std::string>& sets) {
-    std::vector<std::string> argv = {kCrescent,
-                                     "run",
-                                     root + "/run.yaml",
-                                     "--set",
-                                     "run.dir=" + root + "/" + name,
-                                     "--set",
-                                     "run.iterations=1",
-                                     "--set",
-                                     "model.path=" + model,
-                                     "--set",
-                                     "task.prompts_file=" + root + "/train.jsonl",
-                                     "--set",
-                                     "reward.functions=[math]"};
-    for (const std::string& s : sets) argv.insert(argv.end(), {"--set", s});
-    Process p(argv, root + "/" + name + ".log");
+    std::vector<std::string> all = {"run.iterations=1", "reward.functions=[math]"};
+    all.insert(all.end(), sets.begin(), sets.end());
+    Process p(TinyRunCommand("run", root, model, root + "/" + name, all),
+              root + "/" + name + ".log");
     const int rc = p.Wait(std::chrono::minutes(4));
     if (rc == -1) testing::KillProcessTree(p.pid());
     return std::make_pair(rc, p.Output());

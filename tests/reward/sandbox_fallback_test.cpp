@@ -66,17 +66,9 @@ TEST_CASE("without cgroups the rlimit fallbacks still contain a fork bomb and a 
   limits.wall_s = 2;
   limits.memory_mb = 128;
   const std::string token = "crescent-rlimit-bomb-" + std::to_string(getpid());
-  std::atomic<bool> done{false};
-  std::atomic<int> most{0};
-  std::thread watch([&] {
-    while (!done) {
-      most = std::max(most.load(), ProcessesWith(token));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
+  ProcessPeak peak(token);
   SandboxResult r = sandbox->Run(*dir, {"python3", "bomb.py", token}, "", limits);
-  done = true;
-  watch.join();
+  const int most = peak.Stop();
   INFO(Show(r) << "\nmost of the bomb's at once " << most);
   CHECK(r.status == SandboxStatus::kTimeLimit);
   if (geteuid() == 0) CHECK(most <= limits.processes + 2);

@@ -7,10 +7,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "reward/sandbox.hpp"
@@ -75,6 +80,31 @@ inline int ProcessesWith(const std::string& token) {
   closedir(proc);
   return count;
 }
+
+// The most processes with `token` in their command line seen at once, from
+// construction until Stop(), counted every 20 ms on a thread of its own.
+class ProcessPeak {
+ public:
+  explicit ProcessPeak(std::string token)
+      : token_(std::move(token)), watch_([this] {
+          while (!done_) {
+            most_ = std::max(most_.load(), ProcessesWith(token_));
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }) {}
+  ~ProcessPeak() { Stop(); }
+  int Stop() {
+    done_ = true;
+    if (watch_.joinable()) watch_.join();
+    return most_;
+  }
+
+ private:
+  const std::string token_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> most_{0};
+  std::thread watch_;  // last: started once the members it reads exist
+};
 
 // All of the host's processes.
 inline int HostProcesses() {

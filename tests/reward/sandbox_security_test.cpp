@@ -185,14 +185,7 @@ TEST_CASE("a fork bomb is held to the process limit and leaves nothing behind",
   SandboxLimits limits;
   limits.processes = 16;
   limits.wall_s = 3;
-  std::atomic<bool> done{false};
-  std::atomic<int> most{0};
-  std::thread watch([&] {
-    while (!done) {
-      most = std::max(most.load(), ProcessesWith(token));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
+  ProcessPeak peak(token);
   const auto t0 = Clock::now();
   const SandboxResult r = Python(R"(
 import os
@@ -204,8 +197,7 @@ while True:
 )",
                                  limits, {token});
   const double took = SecondsSince(t0);
-  done = true;
-  watch.join();
+  const int most = peak.Stop();
   INFO(Show(r) << "\nhost processes before " << before << ", after " << HostProcesses()
                << "; most of the bomb's at once " << most);
   CHECK(r.status == SandboxStatus::kTimeLimit);
